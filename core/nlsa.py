@@ -1,0 +1,259 @@
+"""Non-Local Sparse Attention (NLSA), Mei et al., CVPR 2021.
+
+This is the *reference path*: a readable, step-by-step computation that matches the released
+implementation (with a stable sort) to float precision. Faster paths must be tested against it.
+Step numbers in comments refer to ``shared/spec/nlsn-reference.md``.
+
+Shapes: N batch, C channels of the match embedding (= channels // reduction), L = H * W positions,
+R hash rounds, m hash buckets, k chunk size, K = number of chunks per round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Paper's defaults (spec "Non-Local Sparse Attention").
+DEFAULT_N_HASHES = 4
+DEFAULT_CHUNK_SIZE = 144
+DEFAULT_REDUCTION = 4
+KEY_NORM_EPS = 5e-5  # eps of the L2 normalisation of the keys, as released
+MAX_BUCKETS = 128
+
+
+def n_buckets(length: int, chunk_size: int) -> int:
+    """Number of hash buckets m for a sequence of ``length`` positions (step 2).
+
+    ``L // k`` rounded up to an even number, capped at 128. Zero when L < k: the released code
+    crashes there; we fall back to dense attention (see :func:`effective_chunk_size`).
+    """
+    n = length // chunk_size
+    return min(n + n % 2, MAX_BUCKETS)
+
+
+def effective_chunk_size(length: int, chunk_size: int) -> int:
+    """Chunk size actually used: ``chunk_size``, or L itself when the input is smaller than a chunk."""
+    return chunk_size if length >= chunk_size else length
+
+
+def draw_rotations(
+    *,
+    channels: int,
+    n_hashes: int,
+    buckets: int,
+    generator: torch.Generator | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """Random rotations for spherical LSH (step 3), shape (1, C, R, m/2).
+
+    Reproducibility contract: always drawn in float32 on the CPU (from ``generator`` or the global
+    CPU RNG) and then moved, so the same seed gives the same buckets on every device, and a
+    generator seeded with s gives the draws that ``torch.manual_seed(s)`` gives the released code.
+    """
+    shape = (1, channels, n_hashes, buckets // 2)
+    rotations = torch.randn(shape, generator=generator, dtype=torch.float32, device="cpu")
+    return rotations.to(device=device, dtype=dtype)
+
+
+def hash_codes(x: torch.Tensor, rotations: torch.Tensor, buckets: int) -> torch.Tensor:
+    """Bucket of every position in every round, offset by ``r * m`` (step 3).
+
+    x: (N, L, C) unnormalised match embedding; rotations: (1, C, R, m/2).
+    Returns (N, R, L) int64 codes in ``[r*m, (r+1)*m)`` for round r.
+    """
+    n = x.shape[0]
+    n_hashes = rotations.shape[2]
+    rotations = rotations.expand(n, -1, -1, -1)  # (N, C, R, m/2)
+    # Same contraction as released, so that argmax ties break identically.
+    rotated = torch.einsum("btf,bfhi->bhti", x, rotations)  # (N, R, L, m/2)
+    rotated = torch.cat([rotated, -rotated], dim=-1)  # (N, R, L, m)
+    codes = torch.argmax(rotated, dim=-1)  # (N, R, L)
+    offsets = torch.arange(n_hashes, device=x.device).view(1, -1, 1) * buckets
+    return codes + offsets
+
+
+@dataclass
+class Buckets:
+    """The hashing outcome of one NLSA forward (what the inspector shows).
+
+    codes: (N, R, L) bucket id per round (without the round offset, 0..m-1).
+    order: (N, R*L) sorted position -> flat index ``r*L + p`` (the stable sort of step 4).
+    buckets: m; chunk: the chunk size used; length: L.
+    """
+
+    codes: torch.Tensor
+    order: torch.Tensor
+    buckets: int
+    chunk: int
+    length: int
+
+
+def compute_buckets(
+    x: torch.Tensor,
+    *,
+    n_hashes: int,
+    chunk_size: int,
+    generator: torch.Generator | None,
+) -> Buckets:
+    """Steps 2-4: hash every position of x (N, L, C) in R rounds and sort stably."""
+    n, length, channels = x.shape
+    buckets = n_buckets(length, chunk_size)
+    chunk = effective_chunk_size(length, chunk_size)
+    if buckets == 0:
+        # L < k: one chunk of all L positions; every code is 0 and the sort is the identity.
+        codes = torch.zeros(n, n_hashes, length, dtype=torch.long, device=x.device)
+    else:
+        rotations = draw_rotations(
+            channels=channels,
+            n_hashes=n_hashes,
+            buckets=buckets,
+            generator=generator,
+            device=x.device,
+            dtype=x.dtype,
+        )
+        codes = hash_codes(x.detach(), rotations, buckets)  # (N, R, L), offset per round
+    flat = codes.reshape(n, -1)  # (N, R*L)
+    # Step 4: stable, so ties (same bucket) keep raster order.
+    _, order = torch.sort(flat, dim=-1, stable=True)
+    offsets = torch.arange(n_hashes, device=x.device).view(1, -1, 1) * max(buckets, 1)
+    return Buckets(codes=codes - offsets, order=order, buckets=buckets, chunk=chunk, length=length)
+
+
+def gather_rows(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """values (N, L, C), index (N, M) -> (N, M, C) with out[b, i] = values[b, index[b, i]]."""
+    return values.gather(1, index.unsqueeze(-1).expand(-1, -1, values.shape[-1]))
+
+
+def pad_to_chunks(seq: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Step 5: pad each round's sequence (N, R, L, C) to a multiple of ``chunk`` by repeating its
+    own last ``pad`` elements (as released), then split: (N, R, K, k, C)."""
+    n, rounds, length, channels = seq.shape
+    pad = (-length) % chunk
+    if pad:
+        seq = torch.cat([seq, seq[:, :, -pad:, :]], dim=2)
+    return seq.reshape(n, rounds, -1, chunk, channels)
+
+
+def with_neighbours(chunks: torch.Tensor) -> torch.Tensor:
+    """Step 6: keys of [own chunk, previous chunk, next chunk], cyclic within a round.
+
+    (N, R, K, k, C) -> (N, R, K, 3k, C).
+    """
+    previous = torch.roll(chunks, shifts=1, dims=2)
+    following = torch.roll(chunks, shifts=-1, dims=2)
+    return torch.cat([chunks, previous, following], dim=3)
+
+
+@dataclass
+class AttentionOutput:
+    """Per-round outputs in original order, before the rounds are combined.
+
+    rounds: (N, R, L, Cy) attention output of each round; lse: (N, R, L) log-sum-exp of each
+    query's scores in each round. ``combine_rounds`` turns them into (N, L, Cy).
+    """
+
+    rounds: torch.Tensor
+    lse: torch.Tensor
+
+
+def sparse_attention_reference(
+    x: torch.Tensor, y: torch.Tensor, bk: Buckets, *, n_hashes: int
+) -> AttentionOutput:
+    """Steps 5-8 (before the round combination), materialising all chunk scores like the release.
+
+    x: (N, L, C) match embedding (queries unnormalised, keys normalised); y: (N, L, Cy) assembly.
+    """
+    n, length, c = x.shape
+    cy = y.shape[-1]
+    chunk = bk.chunk
+    positions = bk.order % length  # (N, R*L) sorted slot -> pixel
+    x_sorted = gather_rows(x, positions).reshape(n, n_hashes, length, c)  # (N, R, L, C)
+    y_sorted = gather_rows(y, positions).reshape(n, n_hashes, length, cy)  # (N, R, L, Cy)
+
+    queries = pad_to_chunks(x_sorted, chunk)  # (N, R, K, k, C)
+    values = pad_to_chunks(y_sorted, chunk)  # (N, R, K, k, Cy)
+    keys = F.normalize(queries, p=2, dim=-1, eps=KEY_NORM_EPS)  # (N, R, K, k, C)
+    keys = with_neighbours(keys)  # (N, R, K, 3k, C)
+    values = with_neighbours(values)  # (N, R, K, 3k, Cy)
+
+    # Step 7: raw dot products, no 1/sqrt(d) scale and no self mask (as in the paper).
+    scores = torch.einsum("bhkie,bhkje->bhkij", queries, keys)  # (N, R, K, k, 3k)
+    lse = torch.logsumexp(scores, dim=-1, keepdim=True)  # (N, R, K, k, 1)
+    weights = torch.exp(scores - lse)
+    out = torch.einsum("bukij,bukje->bukie", weights, values)  # (N, R, K, k, Cy)
+
+    # Step 8: drop padded queries, undo the sort.
+    out = out.reshape(n, n_hashes, -1, cy)[:, :, :length, :].reshape(n, n_hashes * length, cy)
+    lse = lse.reshape(n, n_hashes, -1)[:, :, :length].reshape(n, n_hashes * length)
+    undo = torch.empty_like(bk.order)
+    undo.scatter_(1, bk.order, torch.arange(bk.order.shape[1], device=x.device).expand_as(bk.order))
+    out = gather_rows(out, undo).reshape(n, n_hashes, length, cy)
+    lse = lse.gather(1, undo).reshape(n, n_hashes, length)
+    return AttentionOutput(rounds=out, lse=lse)
+
+
+def combine_rounds(att: AttentionOutput) -> torch.Tensor:
+    """Step 8: weight the R rounds per position by a softmax over rounds of their lse.
+
+    Returns (N, L, Cy).
+    """
+    probs = torch.softmax(att.lse, dim=1).unsqueeze(-1)  # (N, R, L, 1)
+    return torch.sum(att.rounds * probs, dim=1)
+
+
+class NonLocalSparseAttention(nn.Module):
+    """One NLSA module; state-dict keys ``conv_match.0.*`` and ``conv_assembly.0.*`` as released.
+
+    ``forward(x, generator=None)``: the rotations of this call are drawn from ``generator`` (a CPU
+    ``torch.Generator``) or from the global CPU RNG when none is given.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        n_hashes: int = DEFAULT_N_HASHES,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        reduction: int = DEFAULT_REDUCTION,
+        res_scale: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if channels % reduction:
+            raise ValueError(f"channels ({channels}) must be divisible by reduction ({reduction})")
+        self.channels = channels
+        self.n_hashes = n_hashes
+        self.chunk_size = chunk_size
+        self.reduction = reduction
+        self.res_scale = res_scale
+        # Step 1: match embedding 3x3 (theta = phi), assembly embedding 1x1; no activation.
+        # Wrapped in Sequential so the keys are conv_match.0.* / conv_assembly.0.* as released.
+        self.conv_match = nn.Sequential(nn.Conv2d(channels, channels // reduction, 3, padding=1))
+        self.conv_assembly = nn.Sequential(nn.Conv2d(channels, channels, 1))
+
+    def embed(self, inp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """inp (N, C, H, W) -> match x (N, L, C/r) and assembly y (N, L, C)."""
+        n = inp.shape[0]
+        x = self.conv_match(inp).flatten(2).transpose(1, 2)  # (N, L, C/r)
+        y = self.conv_assembly(inp).flatten(2).transpose(1, 2)  # (N, L, C)
+        return x, y
+
+    def hash(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Buckets:
+        return compute_buckets(
+            x, n_hashes=self.n_hashes, chunk_size=self.chunk_size, generator=generator
+        )
+
+    def attend(self, x: torch.Tensor, y: torch.Tensor, bk: Buckets) -> torch.Tensor:
+        """Sparse attention (steps 5-8) -> (N, L, C). Fast paths plug in here."""
+        return combine_rounds(sparse_attention_reference(x, y, bk, n_hashes=self.n_hashes))
+
+    def forward(self, inp: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        n, _, h, w = inp.shape
+        x, y = self.embed(inp)
+        bk = self.hash(x, generator)
+        out = self.attend(x, y, bk)  # (N, L, C)
+        out = out.transpose(1, 2).reshape(n, -1, h, w)
+        # Step 9.
+        return out * self.res_scale + inp

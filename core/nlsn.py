@@ -1,0 +1,177 @@
+"""The NLSN network (released architecture) and its named configurations.
+
+Network definition only: no training, checkpoint or inference logic. Module names reproduce the
+released state-dict keys exactly (``head.0``, ``body.N``, ``tail.0.0``, ``tail.1``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+import torch
+from torch import nn
+
+from core.nlsa import DEFAULT_CHUNK_SIZE, DEFAULT_N_HASHES, DEFAULT_REDUCTION, NonLocalSparseAttention
+
+# Spec: RGB mean of the training set, std 1, inputs in [0, 1] (rgb_range 1).
+RGB_MEAN = (0.4488, 0.4371, 0.4040)
+SCALES = (2, 3, 4)
+NLSA_EVERY = 8  # one more NLSA after every 8th ResBlock (released layout)
+
+
+@dataclass(frozen=True)
+class NLSNConfig:
+    """Constructor arguments of :class:`NLSN`, one to one (a config file maps onto these)."""
+
+    n_feats: int = 256
+    n_resblocks: int = 32
+    scale: int = 2
+    res_scale: float = 0.1
+    n_hashes: int = DEFAULT_N_HASHES
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    reduction: int = DEFAULT_REDUCTION
+    use_nlsa: bool = True  # False: the same backbone without sparse attention (ablation)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NLSNConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model settings: {', '.join(unknown)}")
+        return cls(**data)
+
+    def with_scale(self, scale: int) -> "NLSNConfig":
+        return replace(self, scale=scale)
+
+
+# Named configurations (timm-style registry). Scale is chosen separately.
+PRESETS: dict[str, NLSNConfig] = {
+    # Paper: 256 features, 32 ResBlocks, res_scale 0.1, 5 NLSA (body 0, 9, 18, 27, 36).
+    "paper": NLSNConfig(n_feats=256, n_resblocks=32, res_scale=0.1),
+    # Light: 64 features, 16 ResBlocks, NLSA placed by the same rule (body 0, 9, 18).
+    "light": NLSNConfig(n_feats=64, n_resblocks=16, res_scale=0.1),
+    # Light backbone without sparse attention, to measure what NLSA adds.
+    "light-nonlocal-off": NLSNConfig(n_feats=64, n_resblocks=16, res_scale=0.1, use_nlsa=False),
+    # Tiny: for tests; small chunks so that hashing, padding and neighbours all happen on tiny images.
+    "tiny": NLSNConfig(n_feats=16, n_resblocks=2, res_scale=0.1, n_hashes=2, chunk_size=16),
+}
+
+
+def preset(name: str, *, scale: int = 2) -> NLSNConfig:
+    try:
+        return PRESETS[name].with_scale(scale)
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}") from None
+
+
+def nlsa_positions(n_resblocks: int) -> list[int]:
+    """Body indices of the NLSA modules: 0, then one after every 8th ResBlock."""
+    positions = [0]
+    index = 0
+    for i in range(n_resblocks):
+        index += 1  # the ResBlock
+        if (i + 1) % NLSA_EVERY == 0:
+            index += 1
+            positions.append(index)
+    return positions
+
+
+class MeanShift(nn.Module):
+    """Fixed 1x1 conv that subtracts (sign -1) or adds (sign +1) the RGB mean; not trained.
+
+    Kept as buffers named ``weight`` / ``bias`` so the keys match the release's
+    ``sub_mean.weight`` etc. while staying out of the optimiser.
+    """
+
+    def __init__(self, sign: int) -> None:
+        super().__init__()
+        self.register_buffer("weight", torch.eye(3).view(3, 3, 1, 1))
+        self.register_buffer("bias", sign * torch.tensor(RGB_MEAN))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.conv2d(x, self.weight, self.bias)
+
+
+def conv3x3(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, padding=1)
+
+
+class ResBlock(nn.Module):
+    """Conv 3x3 -> ReLU -> Conv 3x3, scaled by res_scale, plus input (keys body.0 / body.2)."""
+
+    def __init__(self, n_feats: int, res_scale: float) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv3x3(n_feats, n_feats), nn.ReLU(inplace=True), conv3x3(n_feats, n_feats))
+        self.res_scale = res_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x) * self.res_scale + x
+
+
+def upsampler(n_feats: int, scale: int) -> nn.Sequential:
+    """x2 / x3: one conv + PixelShuffle; x4: two x2 stages (keys tail.0.0 and tail.0.2)."""
+    if scale in (2, 4):
+        layers: list[nn.Module] = []
+        for _ in range({2: 1, 4: 2}[scale]):
+            layers += [conv3x3(n_feats, 4 * n_feats), nn.PixelShuffle(2)]
+        return nn.Sequential(*layers)
+    if scale == 3:
+        return nn.Sequential(conv3x3(n_feats, 9 * n_feats), nn.PixelShuffle(3))
+    raise ValueError(f"scale must be one of {SCALES}, got {scale}")
+
+
+class NLSN(nn.Module):
+    """Non-Local Sparse Network. Input and output RGB in [0, 1], shape (N, 3, H, W)."""
+
+    def __init__(self, config: NLSNConfig) -> None:
+        super().__init__()
+        self.config = config
+        f = config.n_feats
+        self.sub_mean = MeanShift(-1)
+        self.head = nn.Sequential(conv3x3(3, f))
+        # Released layout: NLSA, then ResBlocks with one more NLSA after every 8th, then a conv.
+        body: list[nn.Module] = [self._nlsa()] if config.use_nlsa else []
+        for i in range(config.n_resblocks):
+            body.append(ResBlock(f, config.res_scale))
+            if config.use_nlsa and (i + 1) % NLSA_EVERY == 0:
+                body.append(self._nlsa())
+        body.append(conv3x3(f, f))
+        self.body = nn.Sequential(*body)
+        self.tail = nn.Sequential(upsampler(f, config.scale), conv3x3(f, 3))
+        self.add_mean = MeanShift(+1)
+
+    def _nlsa(self) -> NonLocalSparseAttention:
+        c = self.config
+        # Released: the NLSA modules use the network's res_scale too.
+        return NonLocalSparseAttention(
+            c.n_feats, n_hashes=c.n_hashes, chunk_size=c.chunk_size, reduction=c.reduction, res_scale=c.res_scale
+        )
+
+    @property
+    def scale(self) -> int:
+        return self.config.scale
+
+    def nlsa_modules(self) -> list[NonLocalSparseAttention]:
+        return [m for m in self.body if isinstance(m, NonLocalSparseAttention)]
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """x (N, 3, H, W) in [0, 1] -> (N, 3, sH, sW). Each NLSA draws its rotations in order
+        from ``generator`` (or the global CPU RNG)."""
+        x = self.sub_mean(x)
+        h = self.head(x)
+        res = h
+        for module in self.body:
+            if isinstance(module, NonLocalSparseAttention):
+                res = module(res, generator=generator)
+            else:
+                res = module(res)
+        res = res + h  # global residual
+        return self.add_mean(self.tail(res))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters (the fixed mean shifts are buffers and do not count)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,126 @@
+"""Sparse attention reference path against the spec and a transcription of the released code."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from benchmarks.released import ReleasedNLSA
+from core.nlsa import NonLocalSparseAttention, compute_buckets, n_buckets
+
+
+def make_pair(channels=16, n_hashes=4, chunk_size=16, res_scale=1.0):
+    torch.manual_seed(123)
+    ours = NonLocalSparseAttention(channels, n_hashes=n_hashes, chunk_size=chunk_size, res_scale=res_scale)
+    released = ReleasedNLSA(n_hashes=n_hashes, channels=channels, chunk_size=chunk_size, res_scale=res_scale)
+    released.load_state_dict(ours.state_dict(), strict=True)
+    return ours, released
+
+
+def test_state_dict_keys_as_released():
+    keys = set(NonLocalSparseAttention(64).state_dict())
+    assert keys == {"conv_match.0.weight", "conv_match.0.bias", "conv_assembly.0.weight", "conv_assembly.0.bias"}
+    sd = NonLocalSparseAttention(256).state_dict()
+    assert tuple(sd["conv_match.0.weight"].shape) == (64, 256, 3, 3)
+    assert tuple(sd["conv_assembly.0.weight"].shape) == (256, 256, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "length,chunk,expected",
+    [(143, 144, 0), (144, 144, 2), (288, 144, 2), (432, 144, 4), (40000, 144, 128), (10 * 144, 144, 10)],
+)
+def test_bucket_count_rule(length, chunk, expected):
+    assert n_buckets(length, chunk) == expected
+
+
+@pytest.mark.parametrize(
+    "hw",
+    [(4, 4), (4, 5), (6, 7), (8, 8), (9, 11), (5, 13)],  # L = k, L in (k, 2k), padding, many chunks
+)
+@pytest.mark.parametrize("n", [1, 2])
+def test_matches_released_after_manual_seed(hw, n):
+    ours, released = make_pair(chunk_size=16, res_scale=0.1)
+    x = torch.randn(n, 16, *hw)
+    with torch.no_grad():
+        a = ours(x, generator=torch.Generator().manual_seed(5))
+        torch.manual_seed(5)
+        b = released(x)
+    assert torch.allclose(a, b, atol=1e-6, rtol=0), (a - b).abs().max()
+
+
+def test_generator_draws_equal_manual_seed_draws_and_leave_global_rng_alone():
+    ours, released = make_pair(chunk_size=16)
+    x = torch.randn(1, 16, 10, 10)
+    state = torch.random.get_rng_state()
+    with torch.no_grad():
+        first = ours(x, generator=torch.Generator().manual_seed(9))
+    assert torch.equal(torch.random.get_rng_state(), state), "a given generator must not touch the global RNG"
+    with torch.no_grad():
+        torch.manual_seed(9)
+        from_global = ours(x)  # no generator: the global CPU RNG, like the release
+    assert torch.equal(first, from_global)
+
+
+def test_seed_changes_buckets_and_same_seed_repeats():
+    ours, _ = make_pair(chunk_size=16)
+    x = torch.randn(1, 16, 12, 12)
+    with torch.no_grad():
+        emb, _ = ours.embed(x)
+        b1 = ours.hash(emb, torch.Generator().manual_seed(1))
+        b1_again = ours.hash(emb, torch.Generator().manual_seed(1))
+        b2 = ours.hash(emb, torch.Generator().manual_seed(2))
+    assert torch.equal(b1.codes, b1_again.codes)
+    assert not torch.equal(b1.codes, b2.codes)
+    assert b1.codes.min() >= 0 and b1.codes.max() < b1.buckets
+
+
+def test_sort_is_stable_raster_order_within_a_bucket():
+    ours, _ = make_pair(chunk_size=16)
+    x = torch.randn(1, 16, 12, 12)
+    with torch.no_grad():
+        emb, _ = ours.embed(x)
+        bk = ours.hash(emb, torch.Generator().manual_seed(3))
+    length = bk.length
+    flat_codes = (bk.codes + torch.arange(4).view(1, -1, 1) * bk.buckets).reshape(1, -1)
+    sorted_codes = flat_codes.gather(1, bk.order)[0]
+    order = bk.order[0]
+    assert torch.all(sorted_codes[1:] >= sorted_codes[:-1])
+    same = sorted_codes[1:] == sorted_codes[:-1]
+    assert torch.all(order[1:][same] > order[:-1][same]), "ties must keep raster order"
+    assert torch.equal(torch.sort(order).values, torch.arange(4 * length))
+
+
+def test_smaller_than_a_chunk_is_dense_attention():
+    ours, released = make_pair(chunk_size=144, res_scale=0.5)
+    x = torch.randn(2, 16, 7, 9)  # L = 63 < k: the release crashes here
+    with pytest.raises(Exception):
+        with torch.no_grad():
+            released(x)
+    with torch.no_grad():
+        out = ours(x, generator=torch.Generator().manual_seed(0))
+        q, y = ours.embed(x)  # (N, L, C/4), (N, L, C)
+        keys = F.normalize(q, dim=-1, eps=5e-5)
+        dense = torch.softmax(q @ keys.transpose(1, 2), dim=-1) @ y  # (N, L, C)
+        expected = dense.transpose(1, 2).reshape(2, 16, 7, 9) * 0.5 + x
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_backward_matches_released():
+    ours, released = make_pair(chunk_size=16)
+    x = torch.randn(1, 16, 9, 10, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    ours(x, generator=torch.Generator().manual_seed(4)).square().sum().backward()
+    torch.manual_seed(4)
+    released(x2).square().sum().backward()
+    assert torch.allclose(x.grad, x2.grad, atol=1e-5)
+    for (name, p), (_, p2) in zip(ours.named_parameters(), released.named_parameters()):
+        assert torch.allclose(p.grad, p2.grad, atol=1e-4, rtol=1e-4), name
+
+
+def test_buckets_partition_every_round():
+    x = torch.randn(1, 300, 8)
+    bk = compute_buckets(x, n_hashes=3, chunk_size=16, generator=torch.Generator().manual_seed(0))
+    assert bk.codes.shape == (1, 3, 300)
+    assert bk.buckets == n_buckets(300, 16) == 18
+    assert bk.order.shape == (1, 900)
