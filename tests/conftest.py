@@ -14,22 +14,3 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 BENCHMARK = SHARED / "data" / "benchmark"
-
-
-def smooth_image(h: int, w: int, *, seed: int = 0, channels: int = 3) -> np.ndarray:
-    """A natural-looking (H, W, C) uint8 test image: smooth gradients, a disc and some texture."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    img = np.zeros((h, w, channels))
-    for c in range(channels):
-        fy, fx, ph = rng.uniform(0.02, 0.15, size=3)
-        img[..., c] = 0.5 + 0.3 * np.sin(fy * yy + ph * 6) * np.cos(fx * xx)
-    disc = (yy - h / 2) ** 2 + (xx - w / 3) ** 2 < (min(h, w) / 4) ** 2
-    img[disc] = img[disc] * 0.4 + 0.5
-    img += rng.normal(0, 0.02, img.shape)
-    return np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
-
-
-@pytest.fixture
-def rng_image():
-    return smooth_image

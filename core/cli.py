@@ -1,0 +1,297 @@
+"""The ``nlsn`` command line: ``nlsn upscale`` and ``nlsn eval``.
+
+Contract: progress goes to stderr, results to stdout; every user-facing failure is one line
+(``nlsn: error: ...``) and a non-zero exit, never a traceback (set ``NLSN_DEBUG=1`` to see one);
+outputs are written atomically, so a failed or interrupted run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence, TextIO
+
+import numpy as np
+import torch
+
+from core import __version__
+from core.errors import NLSNError
+from core.imageio import SUPPORTED_READ, SUPPORTED_WRITE, Image, load_image, save_image
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+# --------------------------------------------------------------------------- progress on stderr
+
+
+class Progress:
+    """One updating line on a terminal; occasional plain lines when stderr is a file or pipe."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
+        self._last = -1.0
+
+    def update(self, prefix: str, fraction: float, detail: str = "") -> None:
+        pct = int(fraction * 100)
+        if self.tty:
+            bar = "#" * (pct // 5) + "-" * (20 - pct // 5)
+            self.stream.write(f"\r{prefix} [{bar}] {pct:3d}% {detail}".ljust(79)[:200])
+            self.stream.flush()
+        elif pct >= self._last + 25 or (pct == 100 and self._last < 100):
+            self._last = pct
+            self.stream.write(f"{prefix} {pct}%\n")
+            self.stream.flush()
+
+    def line(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r" + " " * 79 + "\r")
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        self._last = -1.0
+
+
+# --------------------------------------------------------------------------- upscale
+
+
+def collect_inputs(inputs: Sequence[str]) -> list[Path]:
+    """Image files from files and folders (a folder's supported images, sorted, not recursive)."""
+    found: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_READ)
+            if not images:
+                raise NLSNError(f"{path}: folder holds no images ({', '.join(SUPPORTED_READ)})")
+            found.extend(images)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise NLSNError(f"{path}: no such file or folder")
+    return found
+
+
+def output_paths(inputs: list[Path], output: Path, scale: int) -> list[Path]:
+    """A single input may go to a file; otherwise OUTPUT is a folder of ``<stem>_x<s><ext>``."""
+    suffix = output.suffix.lower()
+    if suffix and not output.is_dir():
+        if suffix in SUPPORTED_WRITE:
+            if len(inputs) != 1:
+                raise NLSNError(f"{output}: names one file, but {len(inputs)} images were given; name a folder")
+            return [output]
+        if suffix in SUPPORTED_READ:
+            raise NLSNError(f"{output}: cannot write {suffix} files; use one of {', '.join(SUPPORTED_WRITE)}")
+    names = []
+    for path in inputs:
+        ext = path.suffix.lower() if path.suffix.lower() in SUPPORTED_WRITE else ".png"
+        names.append(output / f"{path.stem}_x{scale}{ext}")
+    return names
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    from core.checkpoint import load_model
+    from core.inference import Upscaler
+    from core.registry import resolve_model
+
+    inputs = collect_inputs(args.inputs)
+    outputs = output_paths(inputs, Path(args.output), args.scale)
+    loaded = load_model(resolve_model(args.model, scale=args.scale), expect_scale=args.scale)
+    upscaler = Upscaler(loaded.model, device=args.device, half=args.half)
+    for folder in sorted({dst.parent for dst in outputs}):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise NLSNError(f"{folder}: cannot create the output folder ({err.strerror or err})") from None
+    progress = Progress()
+    progress.line(
+        f"model {loaded.name} ({loaded.source}, x{loaded.config.scale}, {loaded.config.n_feats} features, "
+        f"{loaded.config.n_resblocks} blocks) on {upscaler.device}"
+    )
+    failures = 0
+    for i, (src, dst) in enumerate(zip(inputs, outputs), start=1):
+        prefix = f"[{i}/{len(inputs)}] {src.name}"
+        try:
+            image = load_image(src)
+            result = upscaler.upscale_image(
+                image,
+                seed=args.seed,
+                ensemble=args.ensemble,
+                progress=lambda f, detail, p=prefix: progress.update(p, f, detail),
+            )
+            save_image(dst, result)
+        except NLSNError as err:
+            failures += 1
+            progress.line(f"nlsn: error: {err}")
+            continue
+        run = upscaler.last_run
+        how = f"{run.tiles} tiles" if run.tiles > 1 else "whole image"
+        progress.line(
+            f"{prefix}: {image.width}x{image.height} -> {result.width}x{result.height} "
+            f"({how}{', x8 ensemble' if run.passes > 1 else ''}, {run.seconds:.1f} s) -> {dst}"
+        )
+    if failures:
+        progress.line(f"nlsn: {failures} of {len(inputs)} images failed; {len(inputs) - failures} written")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- eval
+
+
+@dataclass
+class ImageScore:
+    name: str
+    psnr: float
+    ssim: float
+
+
+def _as_rgb_uint8(image: Image) -> np.ndarray:
+    """(H, W, 3) uint8: the evaluation protocol works on 8-bit RGB (grey replicated)."""
+    pixels = image.pixels
+    if image.bit_depth == 16:
+        pixels = np.round(pixels.astype(np.float64) / 257.0).astype(np.uint8)
+    if pixels.shape[2] == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    return np.ascontiguousarray(pixels)
+
+
+def evaluate(
+    data: Path,
+    *,
+    scale: int,
+    upscaler=None,
+    seed: int = 0,
+    ensemble: bool = False,
+    progress: Progress | None = None,
+) -> list[ImageScore]:
+    """PSNR/SSIM (Y channel, border = scale) of bicubic (``upscaler`` None) or a model on a set."""
+    from core.benchmark_sets import find_pairs
+    from core.inference import quantize
+    from core.metrics import psnr, ssim
+    from core.resize import downscale, modcrop, upscale
+
+    scores = []
+    pairs = find_pairs(data, scale)
+    for i, pair in enumerate(pairs, start=1):
+        hr = modcrop(_as_rgb_uint8(load_image(pair.hr)), scale)
+        lr = _as_rgb_uint8(load_image(pair.lr)) if pair.lr is not None else downscale(hr, scale)
+        if upscaler is None:
+            sr = upscale(lr, scale)
+        else:
+            x = torch.from_numpy(lr).permute(2, 0, 1).unsqueeze(0).float() / 255.0  # (1, 3, h, w)
+            out = upscaler.upscale_tensor(x, seed=seed, ensemble=ensemble)
+            sr = quantize(out[0].permute(1, 2, 0), max_value=255)
+        h, w = min(sr.shape[0], hr.shape[0]), min(sr.shape[1], hr.shape[1])
+        sr, hr = sr[:h, :w], hr[:h, :w]
+        score = ImageScore(pair.name, psnr(sr, hr, border=scale), ssim(sr, hr, border=scale))
+        scores.append(score)
+        if progress is not None:
+            progress.update(f"[{i}/{len(pairs)}] {pair.name}", 1.0)
+    return scores
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from core.checkpoint import load_model
+    from core.inference import Upscaler
+    from core.registry import resolve_model
+
+    data = Path(args.data)
+    upscaler = None
+    method = "bicubic"
+    if not args.bicubic:
+        loaded = load_model(resolve_model(args.model, scale=args.scale), expect_scale=args.scale)
+        upscaler = Upscaler(loaded.model, device=args.device, half=args.half)
+        method = loaded.name
+    start = time.perf_counter()
+    scores = evaluate(
+        data, scale=args.scale, upscaler=upscaler, seed=args.seed, ensemble=args.ensemble,
+        progress=None if args.json else Progress(),
+    )
+    mean_psnr = float(np.mean([s.psnr for s in scores]))
+    mean_ssim = float(np.mean([s.ssim for s in scores]))
+    if args.json:
+        print(json.dumps({
+            "data": str(data), "scale": args.scale, "method": method, "seed": args.seed,
+            "ensemble": args.ensemble, "psnr": round(mean_psnr, 4), "ssim": round(mean_ssim, 6),
+            "images": [{"name": s.name, "psnr": round(s.psnr, 4), "ssim": round(s.ssim, 6)} for s in scores],
+            "seconds": round(time.perf_counter() - start, 3),
+        }))
+    else:
+        width = max([len(s.name) for s in scores] + [8])
+        print(f"{data.name} x{args.scale} {method}  (Y channel, border {args.scale})")
+        print(f"{'image':<{width}}  {'PSNR':>7}  {'SSIM':>6}")
+        for s in scores:
+            print(f"{s.name:<{width}}  {s.psnr:7.2f}  {s.ssim:.4f}")
+        print(f"{'mean':<{width}}  {mean_psnr:7.2f}  {mean_ssim:.4f}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- parser and main
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="seed of the LSH rotations (default 0)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: auto")
+    p.add_argument("--ensemble", action="store_true", help="x8 self-ensemble (flips and transposes)")
+    p.add_argument("--half", action=argparse.BooleanOptionalAction, default=None,
+                   help="half precision (default: on for CUDA, off elsewhere)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nlsn", description="Image super-resolution with NLSN (Non-Local Sparse Network)."
+    )
+    parser.add_argument("--version", action="version", version=f"nlsn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("upscale", help="upscale images or folders of images")
+    up.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    up.add_argument("-o", "--output", required=True, help="output file (one input) or folder")
+    up.add_argument("--scale", type=int, choices=[2, 3, 4], required=True)
+    up.add_argument("--model", default=None, metavar="NAME_OR_PATH",
+                    help="bundled model name or a .pt/.safetensors file (default: the bundled model of the scale)")
+    _add_model_options(up)
+    up.set_defaults(func=cmd_upscale)
+
+    ev = sub.add_parser("eval", help="PSNR/SSIM on a benchmark folder (Y channel, border = scale)")
+    ev.add_argument("--data", required=True, metavar="DIR",
+                    help="SelfExSR layout (image_SRF_s/), HR/ + LR_bicubic/Xs/, or a folder of HR images")
+    ev.add_argument("--scale", type=int, choices=[2, 3, 4], required=True)
+    what = ev.add_mutually_exclusive_group(required=True)
+    what.add_argument("--bicubic", action="store_true", help="evaluate MATLAB-bicubic upscaling")
+    what.add_argument("--model", metavar="NAME_OR_PATH", help="evaluate a model")
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    _add_model_options(ev)
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except NLSNError as err:
+        print(f"nlsn: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nnlsn: interrupted; files already written are complete, nothing is half-written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print("nlsn: error: out of memory; try a smaller image or --device cpu", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as err:  # noqa: BLE001 - last line of defence: one line, no traceback
+        if os.environ.get("NLSN_DEBUG"):
+            traceback.print_exc()
+        print(f"nlsn: internal error: {type(err).__name__}: {err} (set NLSN_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
