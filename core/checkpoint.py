@@ -11,7 +11,6 @@ import json
 import os
 import pickle
 import re
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any, Mapping
 import torch
 
 from core.errors import CheckpointError
+from core.fileio import atomic_write, os_error_reason
 from core.nlsn import NLSN, NLSNConfig, nlsa_positions
 
 PROJECT_FORMAT = "nlsn-checkpoint"
@@ -222,26 +222,12 @@ def save_model(
         "provenance": json.dumps(dict(provenance or {}), sort_keys=True, default=str),
     }
     data = st_save(tensors, metadata=metadata)
-    atomic_write_bytes(path, data)
-    return path
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file in the target folder, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data)
+    except OSError as err:
+        raise CheckpointError(f"{path.name}: cannot save ({os_error_reason(err)})") from None
+    return path
 
 
 def read_project_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -30,13 +30,11 @@ Decoding notes
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import io
 import os
 import stat
 import struct
-import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
@@ -48,6 +46,7 @@ from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
 from core.errors import ImageError
+from core.fileio import atomic_write, os_error_reason
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -808,95 +807,12 @@ def _encode_opencv16(pixels: np.ndarray, alpha: np.ndarray | None, fmt: str) -> 
 
 def _write_error(name: str, exc: OSError) -> ImageError:
     """Turn an OSError raised while writing into a user-readable ImageError."""
-    reasons = {
-        errno.ENOSPC: "disk full",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.ENOENT: "folder does not exist",
-        errno.ENOTDIR: "folder does not exist",
-        errno.EROFS: "read-only file system",
-        errno.ENAMETOOLONG: "file name too long",
-        errno.EISDIR: "a folder has that name",
-    }
-    if hasattr(errno, "EDQUOT"):
-        reasons[errno.EDQUOT] = "disk quota exceeded"
-    reason = reasons.get(exc.errno) if exc.errno is not None else None
-    if reason is None:
-        reason = _printable(exc.strerror or type(exc).__name__).lower()
-    return ImageError(f"{name}: cannot save ({reason})")
-
-
-@functools.cache
-def _new_file_mode() -> int:
-    """Permissions for a newly created file: 0o666 minus the umask (read without changing it).
-
-    tempfile.mkstemp creates files as 0o600; a normal ``open(path, 'w')`` would honour the
-    umask instead. The umask is read from /proc where available; elsewhere 0o022 is assumed.
-    """
-    umask = 0o022
-    with contextlib.suppress(OSError, ValueError):
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    umask = int(line.split()[1], 8)
-                    break
-    return 0o666 & ~umask
+    return ImageError(f"{name}: cannot save ({os_error_reason(exc)})")
 
 
 def _write_atomically(path: str | os.PathLike, data: bytes, name: str) -> None:
     """Write ``data`` to ``path`` so that the target is either fully replaced or untouched."""
-    target = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(target)
-    if not os.path.isdir(folder):
-        raise ImageError(f"{name}: cannot save (folder does not exist)")
-    if os.path.isdir(target):
-        raise ImageError(f"{name}: cannot save (a folder has that name)")
-    mode = _new_file_mode()
-    if os.path.exists(target):
-        if not os.access(target, os.W_OK):
-            raise ImageError(f"{name}: cannot save (permission denied)")
-        with contextlib.suppress(OSError):
-            mode = stat.S_IMODE(os.stat(target).st_mode)  # keep the existing permissions
-
-    base = os.path.basename(os.fsdecode(target))
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{base}.", suffix=".part", dir=folder)
+        atomic_write(path, data)
     except OSError as exc:
         raise _write_error(name, exc) from exc
-    try:
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError):
-            raise _write_error(name, exc) from exc
-        raise
-    _fsync_folder(folder)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """os.write until everything is written (it may write less than asked)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        if written <= 0:  # pragma: no cover - defensive
-            raise OSError(errno.EIO, "write made no progress")
-        view = view[written:]
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable where the platform allows it (best effort)."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from core import imageio
+from core import fileio, imageio
 from core.errors import ImageError
 from core.imageio import Image, decode_image, image_size, load_image, save_image
 
@@ -273,7 +273,7 @@ def test_16bit_rounded_to_8bit_for_8bit_formats(tmp_path, ext):
 def test_saved_file_has_normal_permissions(tmp_path):
     path = tmp_path / "p.png"
     save_image(path, Image(random_pixels(2, 2, 3)))
-    assert path.stat().st_mode & 0o777 == imageio._new_file_mode()
+    assert path.stat().st_mode & 0o777 == fileio._new_file_mode()
     os.chmod(path, 0o640)
     save_image(path, Image(random_pixels(2, 2, 3)))  # replacing keeps the old permissions
     assert path.stat().st_mode & 0o777 == 0o640
@@ -794,7 +794,7 @@ def test_unwritable_folder_simulated(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(imageio.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", refuse)
     with pytest.raises(ImageError) as err:
         save_image(tmp_path / "out.png", Image(random_pixels(2, 2, 3)))
     check_message(err, "out.png", "permission denied")
