@@ -167,8 +167,9 @@ class Image:
 
     def to_float_rgb(self) -> np.ndarray:
         """``(H, W, 3)`` float32 in [0, 1]; greyscale is replicated into three channels."""
+        # Divide (not multiply by 1/255): the released loader's ``x.float() / 255``, bit for bit.
         rgb = self.pixels.astype(np.float32)
-        rgb *= np.float32(1.0 / self.max_value)
+        rgb /= np.float32(self.max_value)
         if self.is_grey:
             rgb = np.repeat(rgb, 3, axis=2)
         return rgb
@@ -178,7 +179,7 @@ class Image:
         if self.alpha is None:
             return None
         alpha = self.alpha.astype(np.float32)
-        alpha *= np.float32(1.0 / self.max_value)
+        alpha /= np.float32(self.max_value)
         return alpha
 
     @classmethod

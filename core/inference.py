@@ -348,7 +348,7 @@ class Upscaler:
         cancel: CancelFn | None = None,
     ) -> Image:
         """Upscale an :class:`Image`: colour through NLSN, alpha bicubically; grey and 16-bit kept."""
-        rgb = torch.from_numpy(image.to_float_rgb()).permute(2, 0, 1).unsqueeze(0)  # (1, 3, H, W)
+        rgb = torch.from_numpy(image.to_float_rgb()).permute(2, 0, 1).unsqueeze(0).contiguous()  # (1, 3, H, W)
         sr = self.upscale_tensor(rgb, seed=seed, ensemble=ensemble, progress=progress, cancel=cancel)
         sr = sr[0].permute(1, 2, 0)  # (sH, sW, 3)
         if image.is_grey:

@@ -55,7 +55,8 @@ def test_upscale_gives_the_released_codes_image(tmp_path, released_pt, capsys, s
         sr = ref(x)
     expected = sr.mul(255).clamp(0, 255).round()[0].permute(1, 2, 0).numpy().astype(np.uint8)
     assert got.shape == expected.shape == (14 * scale, 13 * scale, 3)
-    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+    # The contract is one grey level; on the same machine the images are in fact identical.
+    assert np.array_equal(got, expected)
 
 
 def test_folders_in_folder_out_and_determinism(tmp_path, released_pt):

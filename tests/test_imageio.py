@@ -820,3 +820,10 @@ def test_successful_save_leaves_no_temporary_file(tmp_path):
     for ext in imageio.SUPPORTED_WRITE:
         save_image(tmp_path / f"ok{ext}", Image(random_pixels(3, 3, 3)))
     assert files_in(tmp_path) == sorted(f"ok{ext}" for ext in imageio.SUPPORTED_WRITE)
+
+
+def test_float_conversion_is_the_released_loaders_division():
+    pixels = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2)
+    expected = torch_like = pixels.astype(np.float32) / np.float32(255)
+    assert np.array_equal(Image(pixels).to_float_rgb(), torch_like)
+    assert expected.dtype == np.float32
