@@ -242,7 +242,7 @@ def read_project_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     try:
         tensors = st_load(data)
         metadata = _safetensors_metadata(data)
-    except (SafetensorError, ValueError, json.JSONDecodeError, OSError) as err:
+    except (SafetensorError, ValueError, json.JSONDecodeError, OSError):
         raise CheckpointError(f"{name}: not a valid safetensors file (truncated or corrupt)") from None
     return tensors, metadata
 

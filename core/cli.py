@@ -13,16 +13,14 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence, TextIO
 
 import numpy as np
-import torch
 
 from core import __version__
 from core.errors import NLSNError
-from core.imageio import SUPPORTED_READ, SUPPORTED_WRITE, Image, load_image, save_image
+from core.imageio import SUPPORTED_READ, SUPPORTED_WRITE, load_image, save_image
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -144,60 +142,9 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- eval
 
 
-@dataclass
-class ImageScore:
-    name: str
-    psnr: float
-    ssim: float
-
-
-def _as_rgb_uint8(image: Image) -> np.ndarray:
-    """(H, W, 3) uint8: the evaluation protocol works on 8-bit RGB (grey replicated)."""
-    pixels = image.pixels
-    if image.bit_depth == 16:
-        pixels = np.round(pixels.astype(np.float64) / 257.0).astype(np.uint8)
-    if pixels.shape[2] == 1:
-        pixels = np.repeat(pixels, 3, axis=2)
-    return np.ascontiguousarray(pixels)
-
-
-def evaluate(
-    data: Path,
-    *,
-    scale: int,
-    upscaler=None,
-    seed: int = 0,
-    ensemble: bool = False,
-    progress: Progress | None = None,
-) -> list[ImageScore]:
-    """PSNR/SSIM (Y channel, border = scale) of bicubic (``upscaler`` None) or a model on a set."""
-    from core.benchmark_sets import find_pairs
-    from core.inference import quantize
-    from core.metrics import psnr, ssim
-    from core.resize import downscale, modcrop, upscale
-
-    scores = []
-    pairs = find_pairs(data, scale)
-    for i, pair in enumerate(pairs, start=1):
-        hr = modcrop(_as_rgb_uint8(load_image(pair.hr)), scale)
-        lr = _as_rgb_uint8(load_image(pair.lr)) if pair.lr is not None else downscale(hr, scale)
-        if upscaler is None:
-            sr = upscale(lr, scale)
-        else:
-            x = torch.from_numpy(lr).permute(2, 0, 1).unsqueeze(0).float() / 255.0  # (1, 3, h, w)
-            out = upscaler.upscale_tensor(x, seed=seed, ensemble=ensemble)
-            sr = quantize(out[0].permute(1, 2, 0), max_value=255)
-        h, w = min(sr.shape[0], hr.shape[0]), min(sr.shape[1], hr.shape[1])
-        sr, hr = sr[:h, :w], hr[:h, :w]
-        score = ImageScore(pair.name, psnr(sr, hr, border=scale), ssim(sr, hr, border=scale))
-        scores.append(score)
-        if progress is not None:
-            progress.update(f"[{i}/{len(pairs)}] {pair.name}", 1.0)
-    return scores
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     from core.checkpoint import load_model
+    from core.evaluation import evaluate
     from core.inference import Upscaler
     from core.registry import resolve_model
 
@@ -209,9 +156,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         upscaler = Upscaler(loaded.model, device=args.device, half=args.half)
         method = loaded.name
     start = time.perf_counter()
+    progress = None if args.json else Progress()
     scores = evaluate(
         data, scale=args.scale, upscaler=upscaler, seed=args.seed, ensemble=args.ensemble,
-        progress=None if args.json else Progress(),
+        on_image=None if progress is None else lambda i, n, name: progress.update(f"[{i}/{n}] {name}", 1.0),
     )
     mean_psnr = float(np.mean([s.psnr for s in scores]))
     mean_ssim = float(np.mean([s.ssim for s in scores]))

@@ -22,7 +22,6 @@ import torch
 
 from core.errors import Cancelled, NLSNError
 from core.imageio import Image
-from core.nlsa import NonLocalSparseAttention
 from core.nlsn import NLSN, NLSNConfig
 from core.resize import upscale as bicubic_upscale
 

@@ -235,7 +235,6 @@ class NonLocalSparseAttention(nn.Module):
 
     def embed(self, inp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """inp (N, C, H, W) -> match x (N, L, C/r) and assembly y (N, L, C)."""
-        n = inp.shape[0]
         x = self.conv_match(inp).flatten(2).transpose(1, 2)  # (N, L, C/r)
         y = self.conv_assembly(inp).flatten(2).transpose(1, 2)  # (N, L, C)
         return x, y

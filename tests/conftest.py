@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-import pytest
 import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
