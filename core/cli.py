@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -180,6 +181,105 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- train
+
+# Command-line flag -> TrainConfig field, for the settings a flag may override.
+TRAIN_FLAGS = {
+    "data": "data", "lr_data": "lr_data", "scale": "scale", "preset": "preset", "iters": "iters",
+    "batch": "batch", "patch": "patch", "lr": "lr", "save_every": "save_every", "val_every": "val_every",
+    "log_every": "log_every", "val": "val", "seed": "seed", "device": "device", "init_from": "init_from",
+    "cache_dir": "cache_dir",
+}
+
+
+def _format_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return (f"{days}d " if days else "") + f"{hours:d}:{minutes:02d}:{secs:02d}"
+
+
+def training_printer(progress: Progress):
+    """A listener that shows a run's events on stderr."""
+    from core.training import FinishedEvent, MessageEvent, StepEvent, ValidationEvent
+
+    def show(event) -> None:
+        if isinstance(event, StepEvent):
+            text = (f"step {event.step}/{event.iters} | loss {event.loss:.4f} | {event.it_per_s:.2f} it/s | "
+                    f"ETA {_format_duration(event.eta_s)} | lr {event.lr:.1e} | mem {event.memory_bytes / 2**30:.1f} GiB")
+            if progress.tty:
+                progress.stream.write("\r" + text.ljust(100)[:160])
+                progress.stream.flush()
+            else:
+                progress.line(text)
+        elif isinstance(event, ValidationEvent):
+            progress.line(f"validation at step {event.step}: PSNR {event.psnr:.2f} dB, SSIM {event.ssim:.4f}"
+                          f" (best {event.best_psnr:.2f}{', new best' if event.is_best else ''})")
+        elif isinstance(event, MessageEvent):
+            progress.line(("warning: " if event.level == "warning" else "") + event.text)
+        elif isinstance(event, FinishedEvent):
+            progress.line(event.message)
+
+    return show
+
+
+def _train_config(args: argparse.Namespace):
+    from core.training import TrainConfig, default_val_dir
+
+    if args.resume:
+        config = TrainConfig.load(Path(args.resume) / "config.json")
+    else:
+        config = TrainConfig.load(Path(args.config)) if args.config else TrainConfig()
+    values = config.to_dict()
+    for flag, name in TRAIN_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            values[name] = value
+    if not args.resume:
+        if args.no_val:
+            values["val"] = None
+        elif values.get("val") is None:
+            default = default_val_dir()
+            values["val"] = str(default) if default else None
+    return TrainConfig.from_dict(values)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import signal
+
+    from core.training import Trainer, dist_from_env
+
+    if not args.resume and not args.out:
+        raise NLSNError("give --out RUN_DIR for a new run, or --resume RUN_DIR")
+    if args.resume and args.out:
+        raise NLSNError("--resume continues the run in its own folder; leave out --out")
+    config = _train_config(args)
+    dist = dist_from_env()
+    progress = Progress()
+    trainer = Trainer(config, args.resume or args.out, resume=bool(args.resume),
+                      listener=training_printer(progress), dist=dist)
+
+    def on_signal(signum, _frame) -> None:
+        if trainer.stop_requested:
+            raise KeyboardInterrupt
+        progress.line("stopping after saving a checkpoint (press Ctrl-C again to abort at once)")
+        trainer.stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        result = trainer.run()
+    finally:
+        if dist.enabled:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+    return EXIT_FAILED if result.reason == "diverged" else EXIT_OK
+
+
 # --------------------------------------------------------------------------- parser and main
 
 
@@ -217,6 +317,30 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     _add_model_options(ev)
     ev.set_defaults(func=cmd_eval)
+
+    tr = sub.add_parser("train", help="train a model (the paper's recipe by default); works under torchrun")
+    tr.add_argument("--data", action="append", metavar="DIR", help="folder of HR training images (repeatable)")
+    tr.add_argument("--lr-data", action="append", metavar="DIR",
+                    help="folder of matching LR images, one per --data (default: made with MATLAB bicubic)")
+    tr.add_argument("--scale", type=int, choices=[2, 3, 4])
+    tr.add_argument("--preset", help="model configuration: light, paper, light-nonlocal-off, tiny")
+    tr.add_argument("--iters", type=int, help="total iterations (paper: 1000000)")
+    tr.add_argument("--batch", type=int, help="global batch size (paper: 16)")
+    tr.add_argument("--patch", type=int, help="LR patch size (paper: 48)")
+    tr.add_argument("--lr", type=float, help="learning rate (paper: 1e-4, halved every 200k iterations)")
+    tr.add_argument("--save-every", type=int, metavar="K", help="checkpoint every K iterations")
+    tr.add_argument("--val-every", type=int, metavar="K", help="validate every K iterations")
+    tr.add_argument("--log-every", type=int, metavar="K", help="log every K iterations")
+    tr.add_argument("--val", metavar="DIR", help="validation set (default: Set5 beside the project, when present)")
+    tr.add_argument("--no-val", action="store_true", help="no validation")
+    tr.add_argument("--seed", type=int)
+    tr.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    tr.add_argument("--init-from", metavar="MODEL", help="start from these weights (e.g. a x2 model for x3/x4)")
+    tr.add_argument("--cache-dir", metavar="DIR", help="where prepared training pairs are cached")
+    tr.add_argument("--config", metavar="FILE", help="JSON file of training settings (flags override it)")
+    tr.add_argument("--out", metavar="RUN_DIR", help="folder of a new run")
+    tr.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    tr.set_defaults(func=cmd_train)
     return parser
 
 

@@ -1,0 +1,285 @@
+"""Training data: HR folders (LR made with MATLAB bicubic) or paired HR/LR folders, random patches.
+
+The paper's recipe (``nlsn-reference.md``, training): random 48x48 LR patches with the matching
+HR patch, augmented by random horizontal flips and 90-degree rotations, LR made by MATLAB's
+bicubic ``imresize``. Decoding and resizing happen once per image: the pair is cached on disk as
+``.npy`` files (memory-mapped when read back, so a large dataset does not need to fit in RAM), and
+every epoch afterwards only crops.
+
+Sampling is a pure function of ``(seed, global sample index)``: a resumed or sharded run draws
+exactly the patches an uninterrupted single-process run would, whatever the number of ranks.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+from core.benchmark_sets import IMAGE_EXTENSIONS
+from core.errors import DataError, NLSNError
+from core.fileio import atomic_write, os_error_reason
+from core.resize import downscale, modcrop
+
+CACHE_VERSION = 1
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainImage:
+    name: str
+    hr: np.ndarray  # (sH, sW, 3) uint8, cropped to a multiple of the scale
+    lr: np.ndarray  # (H, W, 3) uint8
+
+
+def _image_files(folder: Path) -> list[Path]:
+    """Every image under ``folder`` (recursive), sorted so the order is the same on every machine."""
+    if not folder.exists():
+        raise DataError(f"training folder {folder} does not exist")
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder")
+    try:
+        files = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+    except OSError as err:
+        raise DataError(f"cannot list {folder} ({os_error_reason(err)})") from None
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _pair_key(path: Path, scale: int) -> str:
+    """Stem with the usual HR/LR markers removed: ``0001x2`` / ``img_SRF_2_LR`` / ``a_HR`` -> ``0001`` / ``img`` / ``a``."""
+    stem = path.stem
+    for suffix in (f"_SRF_{scale}_LR", f"_SRF_{scale}_HR", "_LR", "_HR", f"x{scale}", f"_x{scale}"):
+        if stem.endswith(suffix) and len(stem) > len(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
+def _as_rgb_uint8(path: Path) -> np.ndarray:
+    from core.evaluation import as_rgb_uint8
+    from core.imageio import load_image
+
+    return as_rgb_uint8(load_image(path))
+
+
+def _cache_name(path: Path, lr_path: Path | None, scale: int) -> str:
+    parts = [str(CACHE_VERSION), str(scale)]
+    for p in (path, lr_path):
+        if p is not None:
+            st = p.stat()
+            parts += [str(p.resolve()), str(st.st_size), str(st.st_mtime_ns)]
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _read_cached(cache_dir: Path, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+    hr_file, lr_file = cache_dir / f"{key}.hr.npy", cache_dir / f"{key}.lr.npy"
+    if not (hr_file.is_file() and lr_file.is_file()):
+        return None
+    try:
+        hr = np.load(hr_file, mmap_mode="r", allow_pickle=False)
+        lr = np.load(lr_file, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return None  # damaged cache entry: rebuilt below
+    if hr.dtype != np.uint8 or lr.dtype != np.uint8 or hr.ndim != 3 or lr.ndim != 3:
+        return None
+    return hr, lr
+
+
+def _write_cache(cache_dir: Path, key: str, hr: np.ndarray, lr: np.ndarray, warn: Warn) -> None:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache_dir / f"{key}.hr.npy", _npy_bytes(hr))
+        atomic_write(cache_dir / f"{key}.lr.npy", _npy_bytes(lr))
+    except OSError as err:
+        warn(f"cannot write the data cache in {cache_dir} ({os_error_reason(err)}); continuing without it")
+
+
+def _make_pair(hr_path: Path, lr_path: Path | None, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    hr = _as_rgb_uint8(hr_path)
+    if lr_path is None:
+        hr = modcrop(hr, scale)
+        return np.ascontiguousarray(hr), downscale(hr, scale)
+    lr = _as_rgb_uint8(lr_path)
+    h, w = lr.shape[:2]
+    if hr.shape[0] < h * scale or hr.shape[1] < w * scale:
+        raise DataError(
+            f"{hr_path.name} is {hr.shape[1]}x{hr.shape[0]} but its LR {lr_path.name} is {w}x{h}: "
+            f"at x{scale} the HR image must be at least {w * scale}x{h * scale}"
+        )
+    return np.ascontiguousarray(hr[: h * scale, : w * scale]), lr
+
+
+def _pairs(hr_dirs: list[Path], lr_dirs: list[Path] | None, scale: int, warn: Warn) -> list[tuple[Path, Path | None, str]]:
+    if lr_dirs is not None and len(lr_dirs) != len(hr_dirs):
+        raise DataError(f"{len(hr_dirs)} HR folders but {len(lr_dirs)} LR folders: give one LR folder per HR folder")
+    pairs: list[tuple[Path, Path | None, str]] = []
+    for i, folder in enumerate(hr_dirs):
+        files = _image_files(folder)
+        if lr_dirs is None:
+            pairs += [(f, None, f"{folder.name}/{f.relative_to(folder).as_posix()}") for f in files]
+            continue
+        lr_by_key = {}
+        for f in _image_files(lr_dirs[i]):
+            lr_by_key.setdefault((f.parent.relative_to(lr_dirs[i]).as_posix(), _pair_key(f, scale)), f)
+        for f in files:
+            lr = lr_by_key.get((f.parent.relative_to(folder).as_posix(), _pair_key(f, scale)))
+            if lr is None:
+                warn(f"skipped {f.name}: no LR image for it in {lr_dirs[i]}")
+                continue
+            pairs.append((f, lr, f"{folder.name}/{f.relative_to(folder).as_posix()}"))
+    return pairs
+
+
+def load_training_images(
+    hr_dirs: Iterable[Path],
+    *,
+    scale: int,
+    lr_dirs: Iterable[Path] | None = None,
+    min_lr_size: int = 0,
+    cache_dir: Path | None = None,
+    warn: Warn | None = None,
+) -> list[TrainImage]:
+    """Every usable HR/LR pair under the folders; unreadable or too small images are skipped with a warning."""
+    warn = warn or (lambda text: None)
+    hr_dirs = [Path(d) for d in hr_dirs]
+    lr_dirs = [Path(d) for d in lr_dirs] if lr_dirs is not None else None
+    if not hr_dirs:
+        raise DataError("no training folder given")
+    images: list[TrainImage] = []
+    for hr_path, lr_path, name in _pairs(hr_dirs, lr_dirs, scale, warn):
+        try:
+            key = _cache_name(hr_path, lr_path, scale) if cache_dir is not None else None
+            cached = _read_cached(cache_dir, key) if key is not None else None
+            if cached is None:
+                hr, lr = _make_pair(hr_path, lr_path, scale)
+                if key is not None:
+                    _write_cache(cache_dir, key, hr, lr, warn)
+            else:
+                hr, lr = cached
+        except (NLSNError, ValueError) as err:
+            warn(f"skipped {name}: {err}")
+            continue
+        except OSError as err:
+            warn(f"skipped {name}: {os_error_reason(err)}")
+            continue
+        if min(lr.shape[:2]) < min_lr_size:
+            warn(f"skipped {name}: its LR image ({lr.shape[1]}x{lr.shape[0]}) is smaller than a {min_lr_size}px patch")
+            continue
+        images.append(TrainImage(name, hr, lr))
+    if not images:
+        where = ", ".join(str(d) for d in hr_dirs)
+        raise DataError(f"no usable training image in {where}")
+    return images
+
+
+def _augment(array: np.ndarray, hflip: bool, vflip: bool, rot90: bool) -> np.ndarray:
+    # The paper's augmentation: random horizontal flips and 90-degree rotations (8 dihedral forms).
+    if hflip:
+        array = array[:, ::-1]
+    if vflip:
+        array = array[::-1]
+    if rot90:
+        array = array.transpose(1, 0, 2)
+    return array
+
+
+class PatchSampler:
+    """Aligned random (LR, HR) patches; sample ``g`` depends only on ``(seed, g)``."""
+
+    def __init__(self, images: list[TrainImage], *, scale: int, patch: int = 48, augment: bool = True, seed: int = 0):
+        if not images:
+            raise DataError("no training images")
+        small = [im.name for im in images if min(im.lr.shape[:2]) < patch]
+        if small:
+            raise DataError(f"{len(small)} image(s) are smaller than the {patch}px LR patch, e.g. {small[0]}")
+        self.images = images
+        self.scale = scale
+        self.patch = patch
+        self.augment = augment
+        self.seed = seed
+
+    def sample(self, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sample number ``g``: (patch, patch, 3) LR and (s*patch, s*patch, 3) HR uint8 arrays."""
+        rng = np.random.default_rng([self.seed, g])
+        image = self.images[int(rng.integers(len(self.images)))]
+        p, s = self.patch, self.scale
+        h, w = image.lr.shape[:2]
+        y, x = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
+        lr = image.lr[y : y + p, x : x + p]
+        hr = image.hr[y * s : (y + p) * s, x * s : (x + p) * s]
+        if self.augment:
+            flips = rng.random(3) < 0.5
+            lr, hr = (_augment(a, *flips) for a in (lr, hr))
+        return np.ascontiguousarray(lr), np.ascontiguousarray(hr)
+
+    def batch(self, step: int, *, batch_size: int, rank: int = 0, world_size: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """This rank's share of global batch ``step``: (B, 3, p, p) LR and (B, 3, sp, sp) HR in [0, 1]."""
+        first = (step * world_size + rank) * batch_size
+        pairs = [self.sample(first + j) for j in range(batch_size)]
+        lr = np.stack([p[0] for p in pairs])  # (B, p, p, 3)
+        hr = np.stack([p[1] for p in pairs])  # (B, sp, sp, 3)
+        to_tensor = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255.0).contiguous()  # noqa: E731
+        return to_tensor(lr), to_tensor(hr)
+
+
+class Prefetcher:
+    """Builds the next batches in a background thread while the network trains on the current one."""
+
+    _DONE = object()
+
+    def __init__(self, sampler: PatchSampler, *, start_step: int, batch_size: int, rank: int = 0,
+                 world_size: int = 1, depth: int = 3):
+        self._sampler = sampler
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._closed = threading.Event()
+        self._args = dict(batch_size=batch_size, rank=rank, world_size=world_size)
+        self._thread = threading.Thread(target=self._work, args=(start_step,), name="nlsn-prefetch", daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self, step: int) -> None:
+        while not self._closed.is_set():
+            try:
+                item = (step, *self._sampler.batch(step, **self._args))
+            except BaseException as err:  # noqa: BLE001 - handed to the training thread
+                self._put(err)
+                return
+            if not self._put(item):
+                return
+            step += 1
+
+    def next(self) -> tuple[int, torch.Tensor, torch.Tensor]:
+        """(step, lr, hr) of the next step; re-raises an error of the worker thread."""
+        while True:
+            try:
+                item = self._queue.get(timeout=0.5)
+                break
+            except queue.Empty:
+                if not self._thread.is_alive() and self._queue.empty():
+                    raise NLSNError("the data loader stopped unexpectedly") from None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=2.0)

@@ -1,0 +1,665 @@
+"""Training engine: the paper's recipe, resumable runs, live events, DDP under torchrun.
+
+One :class:`Trainer` serves the command line (``nlsn train``) and the GUI's worker thread:
+``run()`` blocks; ``pause()``, ``resume()`` and ``stop()`` may be called from any thread, and
+every step, validation and checkpoint is reported to a listener as an event.
+
+A run folder holds ``config.json``, ``metrics.jsonl`` (one JSON object per logged step; validation
+lines add ``psnr``/``ssim``), ``checkpoints/last.pt`` (model, optimiser, step, RNG: everything a
+resume needs, written atomically so even SIGKILL loses at most the steps since it),
+``model_last.safetensors`` / ``model_best.safetensors`` (ready to upscale with), ``previews/``
+and TensorBoard event files in ``tb/``.
+
+Randomness never touches the global RNGs: patches come from ``(seed, sample number)``, the LSH
+rotations of a step from ``(seed, step, rank)``, so a resumed run sees exactly the batches and
+hashes it would have seen without the interruption.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.checkpoint import load_model, save_model
+from core.errors import NLSNError
+from core.fileio import atomic_write, os_error_reason
+from core.nlsn import NLSN, NLSNConfig, count_parameters, preset
+
+TRAIN_STATE_FORMAT = "nlsn-train-state"
+EMA_DECAY = 0.98  # smoothing of the loss for the explosion check
+EXPLODE_WARMUP = 50  # steps before the explosion check starts
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass
+class TrainConfig:
+    """Arguments of a training run, one to one with ``config.json`` and the command line.
+
+    Defaults are the paper's recipe: 48x48 LR patches, batch 16, flips and rotations, L1 loss,
+    Adam (0.9, 0.99, 1e-8), lr 1e-4 halved every 200k iterations (200 epochs of 1000), 1M iterations.
+    ``batch`` is the global batch, split evenly over the processes of a distributed run.
+    """
+
+    data: list[str] = field(default_factory=list)
+    scale: int = 2
+    preset: str = "light"
+    model: dict[str, Any] = field(default_factory=dict)  # overrides of NLSNConfig fields
+    lr_data: list[str] | None = None  # paired LR folders, one per data folder
+    val: str | None = None  # benchmark folder for validation (None: no validation)
+    init_from: str | None = None  # model file to start from (e.g. x2 weights for x3/x4)
+    iters: int = 1_000_000
+    batch: int = 16
+    patch: int = 48
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    eps: float = 1e-8
+    lr_halve_every: int = 200_000
+    lr_gamma: float = 0.5
+    augment: bool = True
+    seed: int = 0
+    log_every: int = 10
+    save_every: int = 1000
+    val_every: int = 1000
+    previews: int = 3  # validation images whose crops are kept as previews
+    device: str = "auto"
+    cache_dir: str | None = None  # where prepared training pairs are cached (None: in the run folder)
+    explode_factor: float = 20.0  # stop when the loss exceeds this multiple of its running mean
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise NLSNError(f"unknown training settings: {', '.join(unknown)}")
+        data = dict(data)
+        if "betas" in data:
+            data["betas"] = tuple(data["betas"])
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainConfig":
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError, TypeError) as err:
+            raise NLSNError(f"{Path(path).name}: not a readable training configuration ({err})") from None
+
+    def model_config(self) -> NLSNConfig:
+        base = preset(self.preset, scale=self.scale)
+        try:
+            return NLSNConfig.from_dict({**base.to_dict(), **self.model, "scale": self.scale})
+        except (TypeError, ValueError) as err:
+            raise NLSNError(f"invalid model settings: {err}") from None
+
+    def validate(self) -> None:
+        if not self.data:
+            raise NLSNError("no training data: give at least one --data folder")
+        if self.scale not in (2, 3, 4):
+            raise NLSNError(f"scale must be 2, 3 or 4, not {self.scale}")
+        for name in ("iters", "batch", "patch", "log_every", "save_every", "val_every", "lr_halve_every"):
+            if getattr(self, name) <= 0:
+                raise NLSNError(f"{name} must be positive")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise NLSNError("lr must be a positive number")
+        if self.lr_data is not None and len(self.lr_data) != len(self.data):
+            raise NLSNError("give one LR folder per HR folder (--lr-data)")
+
+    def lr_at(self, step: int) -> float:
+        """Step schedule of the paper: halved every ``lr_halve_every`` iterations."""
+        return self.lr * self.lr_gamma ** (step // self.lr_halve_every)
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass
+class StepEvent:
+    step: int
+    iters: int
+    loss: float  # mean over the steps since the last event
+    lr: float
+    it_per_s: float
+    eta_s: float
+    memory_bytes: int
+
+
+@dataclass
+class ValidationEvent:
+    step: int
+    psnr: float
+    ssim: float
+    best_psnr: float
+    is_best: bool
+    previews: list[np.ndarray]  # each (h, 3w, 3) uint8: LR (nearest) | SR | HR
+    preview_path: Path | None = None
+
+
+@dataclass
+class CheckpointEvent:
+    step: int
+    path: Path
+
+
+@dataclass
+class MessageEvent:
+    text: str
+    level: str = "info"  # info | warning | error
+
+
+@dataclass
+class FinishedEvent:
+    step: int
+    reason: str  # completed | stopped | diverged
+    message: str
+
+
+Event = StepEvent | ValidationEvent | CheckpointEvent | MessageEvent | FinishedEvent
+Listener = Callable[[Event], None]
+
+
+# --------------------------------------------------------------------------- distributed
+
+
+@dataclass
+class DistContext:
+    """Where this process stands in a (possibly) distributed run."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def dist_from_env() -> DistContext:
+    """Under torchrun (WORLD_SIZE > 1) join the process group: NCCL on GPUs, gloo on CPUs."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistContext()
+    import torch.distributed as dist
+
+    ctx = DistContext(rank=int(os.environ["RANK"]), world_size=world, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend=backend)
+    return ctx
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _AbortStep(Exception):
+    """Raised inside a forward/backward to abandon the current step when stop() is called."""
+
+
+def _memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _preview_strip(lr: np.ndarray, sr: np.ndarray, hr: np.ndarray, *, scale: int, size: int = 48) -> np.ndarray:
+    """A fixed centre crop of ``size`` LR pixels: LR (nearest) | SR | HR, (s*size, 3*s*size, 3)."""
+    h, w = lr.shape[:2]
+    size = min(size, h, w)
+    y, x = (h - size) // 2, (w - size) // 2
+    lr_crop = lr[y : y + size, x : x + size].repeat(scale, axis=0).repeat(scale, axis=1)
+    ys, xs, ss = y * scale, x * scale, size * scale
+    return np.concatenate([lr_crop, sr[ys : ys + ss, xs : xs + ss], hr[ys : ys + ss, xs : xs + ss]], axis=1)
+
+
+def _step_generator(seed: int, step: int, rank: int) -> torch.Generator:
+    """The LSH rotations of one step on one rank: a function of (seed, step, rank) only."""
+    mixed = np.random.SeedSequence([seed, step, rank]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator(device="cpu").manual_seed(int(mixed))
+
+
+def _init_model(config: NLSNConfig, seed: int) -> NLSN:
+    """Build the network with seeded initial weights, leaving the global RNG as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return NLSN(config)
+
+
+# --------------------------------------------------------------------------- the trainer
+
+
+class Trainer:
+    """One training run in ``run_dir``; ``resume=True`` continues the run found there."""
+
+    def __init__(
+        self,
+        config: TrainConfig | None,
+        run_dir: str | os.PathLike,
+        *,
+        resume: bool = False,
+        listener: Listener | None = None,
+        dist: DistContext | None = None,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.resume_run = resume
+        if resume:
+            saved = self.run_dir / "config.json"
+            if not saved.is_file():
+                raise NLSNError(f"{self.run_dir}: not a training run (no config.json)")
+            stored = TrainConfig.load(saved)
+            if config is not None:  # explicit overrides on resume (e.g. more iterations)
+                stored = config
+            config = stored
+        elif config is None:
+            raise NLSNError("a new run needs a training configuration")
+        config.validate()
+        self.config = config
+        self.listener = listener
+        self.dist = dist or DistContext()
+        if config.batch % self.dist.world_size:
+            raise NLSNError(f"batch {config.batch} does not split over {self.dist.world_size} processes")
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self.state = "idle"
+        self.step = 0
+        self.best_psnr = -math.inf
+        self.model: NLSN | None = None
+
+    # ------------------------------------------------------------------ control (any thread)
+
+    def pause(self) -> None:
+        self._running.clear()
+        if self.state == "running":
+            self.state = "paused"
+
+    def resume(self) -> None:
+        self._running.set()
+        if self.state == "paused":
+            self.state = "running"
+
+    def stop(self) -> None:
+        """Stop as soon as possible (the current step is abandoned) and save a checkpoint."""
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, event: Event) -> None:
+        if self.listener is not None and self.dist.is_main:
+            self.listener(event)
+
+    def _message(self, text: str, level: str = "info") -> None:
+        self._emit(MessageEvent(text, level))
+
+    # ------------------------------------------------------------------ set-up
+
+    def _device(self) -> torch.device:
+        from core.inference import select_device
+
+        if self.dist.enabled and torch.cuda.is_available() and self.config.device in ("auto", "cuda"):
+            torch.cuda.set_device(self.dist.local_rank)
+            return torch.device("cuda", self.dist.local_rank)
+        device = select_device(self.config.device)
+        return device
+
+    def _load_data(self):
+        from core.data import PatchSampler, load_training_images
+
+        cfg = self.config
+        cache = Path(cfg.cache_dir) if cfg.cache_dir else self.run_dir / "cache"
+        warn = (lambda text: self._message(text, "warning")) if self.dist.is_main else (lambda text: None)
+        images = load_training_images(
+            [Path(d) for d in cfg.data],
+            scale=cfg.scale,
+            lr_dirs=[Path(d) for d in cfg.lr_data] if cfg.lr_data else None,
+            min_lr_size=cfg.patch,
+            cache_dir=cache,
+            warn=warn,
+        )
+        self._message(f"{len(images)} training images, x{cfg.scale}, {cfg.patch}x{cfg.patch} LR patches")
+        return PatchSampler(images, scale=cfg.scale, patch=cfg.patch, augment=cfg.augment, seed=cfg.seed)
+
+    def _build_model(self) -> NLSN:
+        cfg = self.config
+        model = _init_model(cfg.model_config(), cfg.seed)
+        if cfg.init_from and not self.resume_run:
+            source = load_model(cfg.init_from).model.state_dict()
+            own = model.state_dict()
+            taken = {
+                k: v for k, v in source.items()
+                if k in own and v.shape == own[k].shape and not k.startswith("tail.0.")
+            }
+            own.update(taken)
+            model.load_state_dict(own, strict=True)
+            self._message(
+                f"started from {Path(cfg.init_from).name}: {len(taken)} of {len(own)} tensors "
+                "(the upsampler starts fresh)"
+            )
+        return model
+
+    # ------------------------------------------------------------------ files
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoints" / "last.pt"
+
+    def _save_checkpoint(self, model: NLSN, optimizer: torch.optim.Optimizer, *, elapsed: float) -> None:
+        if not self.dist.is_main:
+            return
+        state = {
+            "format": TRAIN_STATE_FORMAT,
+            "step": self.step,
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer": optimizer.state_dict(),
+            "best_psnr": float(self.best_psnr),
+            "elapsed": float(elapsed),
+            "config": json.dumps(self.config.to_dict()),
+        }
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        try:
+            self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.checkpoint_path, buffer.getvalue())
+        except OSError as err:
+            raise NLSNError(f"cannot save the checkpoint in {self.run_dir} ({os_error_reason(err)})") from None
+        save_model(self.run_dir / "model_last.safetensors", model, provenance=self._provenance(elapsed))
+        self._emit(CheckpointEvent(self.step, self.checkpoint_path))
+
+    def _provenance(self, elapsed: float) -> dict[str, Any]:
+        return {
+            "trained_by": "nlsn train",
+            "step": self.step,
+            "data": self.config.data,
+            "scale": self.config.scale,
+            "preset": self.config.preset,
+            "best_psnr": None if self.best_psnr == -math.inf else round(self.best_psnr, 4),
+            "val": self.config.val,
+            "seconds": round(elapsed, 1),
+        }
+
+    def _load_checkpoint(self, model: NLSN, optimizer: torch.optim.Optimizer) -> float:
+        path = self.checkpoint_path
+        if not path.is_file():
+            self._message("no checkpoint yet: starting the run from step 0", "warning")
+            return 0.0
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - any unreadable file gets the same clear answer
+            raise NLSNError(f"{path}: checkpoint cannot be read ({type(err).__name__}); the run cannot resume") from None
+        if not isinstance(state, dict) or state.get("format") != TRAIN_STATE_FORMAT:
+            raise NLSNError(f"{path}: not a training checkpoint of this tool")
+        model.load_state_dict(state["model"], strict=True)
+        optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        self.best_psnr = float(state["best_psnr"])
+        self._message(f"resumed {self.run_dir.name} at step {self.step}")
+        return float(state.get("elapsed", 0.0))
+
+    def _truncate_metrics(self) -> None:
+        """After a resume, drop log lines written after the checkpoint (they will be redone)."""
+        path = self.run_dir / "metrics.jsonl"
+        if not path.is_file() or not self.dist.is_main:
+            return
+        kept = []
+        for line in path.read_text().splitlines():
+            try:
+                if json.loads(line)["step"] <= self.step:
+                    kept.append(line)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue  # a line cut by a kill
+        atomic_write(path, ("\n".join(kept) + "\n").encode() if kept else b"")
+
+    def _log(self, record: dict[str, Any]) -> None:
+        if not self.dist.is_main:
+            return
+        with open(self.run_dir / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if self._tb is not None:
+            for key, value in record.items():
+                if key not in ("step", "time") and isinstance(value, (int, float)):
+                    self._tb.add_scalar(f"{'val' if 'psnr' in record else 'train'}/{key}", value, record["step"])
+
+    def _open_tensorboard(self) -> None:
+        self._tb = None
+        if not self.dist.is_main:
+            return
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            self._message("tensorboard is not installed: no event files are written", "warning")
+            return
+        self._tb = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step or None)
+
+    # ------------------------------------------------------------------ validation
+
+    def _validate(self, model: NLSN, device: torch.device) -> None:
+        from core.evaluation import evaluate
+        from core.imageio import Image, save_image
+        from core.inference import Upscaler
+
+        if not self.config.val or not self.dist.is_main:
+            return
+        model.eval()
+        try:
+            upscaler = Upscaler(model, device=device, half=False)
+            scores = evaluate(Path(self.config.val), scale=self.config.scale, upscaler=upscaler,
+                              keep_images=self.config.previews)
+        finally:
+            model.train()
+        mean_psnr = float(np.mean([s.psnr for s in scores]))
+        mean_ssim = float(np.mean([s.ssim for s in scores]))
+        is_best = mean_psnr > self.best_psnr
+        if is_best:
+            self.best_psnr = mean_psnr
+            save_model(self.run_dir / "model_best.safetensors", model, provenance=self._provenance(self._elapsed()))
+        strips = [_preview_strip(s.lr, s.sr, s.hr, scale=self.config.scale) for s in scores if s.sr is not None]
+        preview_path = None
+        if strips:
+            width = max(s.shape[1] for s in strips)
+            padded = [np.pad(s, ((0, 2), (0, width - s.shape[1]), (0, 0))) for s in strips]
+            preview_path = self.run_dir / "previews" / f"{self.step:08d}.png"
+            preview_path.parent.mkdir(parents=True, exist_ok=True)
+            save_image(preview_path, Image(np.concatenate(padded, axis=0)))
+        self._log({"step": self.step, "psnr": round(mean_psnr, 4), "ssim": round(mean_ssim, 6), "time": time.time()})
+        self._emit(ValidationEvent(self.step, mean_psnr, mean_ssim, self.best_psnr, is_best, strips, preview_path))
+
+    def _elapsed(self) -> float:
+        return self._elapsed_before + (time.perf_counter() - self._started)
+
+    # ------------------------------------------------------------------ the loop
+
+    def _install_abort_hooks(self, model: NLSN) -> list:
+        """Let stop() interrupt a long step (single process only: DDP ranks must stay in step)."""
+        if self.dist.enabled:
+            return []
+
+        def check(*_args):
+            if self._stop.is_set():
+                raise _AbortStep()
+
+        handles = []
+        for module in model.body:
+            handles.append(module.register_forward_pre_hook(check))
+            handles.append(module.register_full_backward_pre_hook(check))
+        return handles
+
+    def run(self) -> FinishedEvent:
+        """Train until ``iters`` (or stop/divergence); returns how it ended."""
+        from core.data import Prefetcher
+
+        cfg = self.config
+        self.state = "running"
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            if not self.resume_run and (self.run_dir / "config.json").exists():
+                raise NLSNError(f"{self.run_dir}: already holds a run; resume it with --resume or choose another --out")
+            atomic_write(self.run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
+        device = self._device()
+        sampler = self._load_data()
+        model = self._build_model().to(device)
+        self.model = model  # the unwrapped network (e.g. for "use this model" in the GUI)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
+        self._elapsed_before = self._load_checkpoint(model, optimizer) if self.resume_run else 0.0
+        self._truncate_metrics()
+        self._open_tensorboard()
+        if self.step == 0:
+            self._message(
+                f"model {cfg.preset} x{cfg.scale}: {count_parameters(model) / 1e6:.2f}M parameters on {device}"
+                + (f", {self.dist.world_size} processes" if self.dist.enabled else "")
+            )
+        train_model: torch.nn.Module = model
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        model.train()
+        hooks = self._install_abort_hooks(model)
+        per_rank = cfg.batch // self.dist.world_size
+        self._started = time.perf_counter()
+        ema = None
+        window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
+        finished: FinishedEvent | None = None
+        prefetch = Prefetcher(sampler, start_step=self.step, batch_size=per_rank,
+                              rank=self.dist.rank, world_size=self.dist.world_size)
+        try:
+            while self.step < cfg.iters and finished is None:
+                if not self._running.is_set():
+                    self.state = "paused"
+                    self._running.wait()
+                    window_start = time.perf_counter()  # paused time is no training time
+                if self._stop_agreed(device):
+                    break
+                self.state = "running"
+                step, lr_batch, hr_batch = prefetch.next()
+                assert step == self.step
+                for group in optimizer.param_groups:
+                    group["lr"] = cfg.lr_at(self.step)
+                try:
+                    sr = train_model(lr_batch.to(device, non_blocking=True),
+                                     generator=_step_generator(cfg.seed, self.step, self.dist.rank))
+                    loss = F.l1_loss(sr, hr_batch.to(device, non_blocking=True))
+                    value = self._mean_over_ranks(loss.detach())
+                    if not math.isfinite(value):
+                        finished = self._diverged(f"the loss became {value} at step {self.step + 1}")
+                        break
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                except _AbortStep:
+                    optimizer.zero_grad(set_to_none=True)
+                    break
+                optimizer.step()
+                self.step += 1
+                ema = value if ema is None else EMA_DECAY * ema + (1 - EMA_DECAY) * value
+                if self.step > EXPLODE_WARMUP and value > cfg.explode_factor * ema:
+                    finished = self._diverged(
+                        f"the loss exploded at step {self.step} ({value:.4g}, running mean {ema:.4g})"
+                    )
+                    break
+                window_loss += value
+                window_steps += 1
+                if self.step % cfg.log_every == 0 or self.step == cfg.iters:
+                    now = time.perf_counter()
+                    rate = window_steps / max(now - window_start, 1e-9)
+                    mean = window_loss / window_steps
+                    self._log({"step": self.step, "loss": round(mean, 6), "lr": cfg.lr_at(self.step - 1),
+                               "it_s": round(rate, 3), "time": time.time()})
+                    self._emit(StepEvent(self.step, cfg.iters, mean, cfg.lr_at(self.step - 1), rate,
+                                         (cfg.iters - self.step) / max(rate, 1e-9), _memory_bytes(device)))
+                    window_loss, window_steps, window_start = 0.0, 0, now
+                if self.step % cfg.val_every == 0 or self.step == cfg.iters:
+                    self._validate(model, device)
+                if self.step % cfg.save_every == 0 or self.step == cfg.iters:
+                    self._save_checkpoint(model, optimizer, elapsed=self._elapsed())
+        finally:
+            prefetch.close()
+            for handle in hooks:
+                handle.remove()
+        if finished is None:
+            if self.step >= cfg.iters:
+                finished = FinishedEvent(self.step, "completed", f"finished {self.step} steps")
+            else:
+                self._save_checkpoint(model, optimizer, elapsed=self._elapsed())
+                finished = FinishedEvent(self.step, "stopped", f"stopped at step {self.step}; resume with --resume {self.run_dir}")
+        if self._tb is not None:
+            self._tb.close()
+        self.state = finished.reason
+        self._emit(finished)
+        return finished
+
+    def _mean_over_ranks(self, value: torch.Tensor) -> float:
+        """The loss averaged over ranks, so logs and divergence checks agree on every rank."""
+        if self.dist.enabled:
+            import torch.distributed as dist
+
+            value = value.clone()
+            dist.all_reduce(value, op=dist.ReduceOp.SUM)
+            value /= self.dist.world_size
+        return float(value)
+
+    def _stop_agreed(self, device: torch.device) -> bool:
+        """Whether to stop now; in a distributed run every rank must stop at the same step."""
+        if not self.dist.enabled:
+            return self._stop.is_set()
+        import torch.distributed as dist
+
+        flag = torch.tensor([1.0 if self._stop.is_set() else 0.0], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+
+    def _diverged(self, what: str) -> FinishedEvent:
+        kept = self.checkpoint_path if self.checkpoint_path.exists() else None
+        where = f"the last good checkpoint ({kept}) is kept" if kept else "no checkpoint had been written yet"
+        return FinishedEvent(self.step, "diverged", f"{what}: training stopped; {where}. Try a lower --lr.")
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """The records of a run's ``metrics.jsonl`` (lines cut by a kill are skipped)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    records = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
+
+
+def default_data_dirs() -> Sequence[Path]:
+    """The 291-image set beside the project checkout, when present (a default path only)."""
+    root = Path(__file__).resolve().parents[2] / "shared" / "data"
+    train = root / "train"
+    return [p for p in (train / "T91", train / "BSD200") if p.is_dir()]
+
+
+def default_val_dir() -> Path | None:
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmark" / "Set5"
+    return path if path.is_dir() else None
