@@ -188,7 +188,7 @@ TRAIN_FLAGS = {
     "data": "data", "lr_data": "lr_data", "scale": "scale", "preset": "preset", "iters": "iters",
     "batch": "batch", "patch": "patch", "lr": "lr", "save_every": "save_every", "val_every": "val_every",
     "log_every": "log_every", "val": "val", "seed": "seed", "device": "device", "init_from": "init_from",
-    "cache_dir": "cache_dir",
+    "cache_dir": "cache_dir", "lr_halve_every": "lr_halve_every", "threads": "threads",
 }
 
 
@@ -328,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch", type=int, help="global batch size (paper: 16)")
     tr.add_argument("--patch", type=int, help="LR patch size (paper: 48)")
     tr.add_argument("--lr", type=float, help="learning rate (paper: 1e-4, halved every 200k iterations)")
+    tr.add_argument("--lr-halve-every", type=int, metavar="K", help="halve the learning rate every K iterations")
+    tr.add_argument("--threads", type=int, metavar="N", help="CPU threads for training (default: all cores)")
     tr.add_argument("--save-every", type=int, metavar="K", help="checkpoint every K iterations")
     tr.add_argument("--val-every", type=int, metavar="K", help="validate every K iterations")
     tr.add_argument("--log-every", type=int, metavar="K", help="log every K iterations")

@@ -30,6 +30,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from core.checkpoint import load_model, save_model
 from core.errors import NLSNError
@@ -75,6 +76,7 @@ class TrainConfig:
     val_every: int = 1000
     previews: int = 3  # validation images whose crops are kept as previews
     device: str = "auto"
+    threads: int = 0  # CPU threads for torch (0: torch's default, all cores)
     cache_dir: str | None = None  # where prepared training pairs are cached (None: in the run folder)
     explode_factor: float = 20.0  # stop when the loss exceeds this multiple of its running mean
 
@@ -294,11 +296,11 @@ class Trainer:
     def pause(self) -> None:
         self._running.clear()
         if self.state == "running":
-            self.state = "paused"
+            self.state = "pausing"  # "paused" once the current step has ended
 
     def resume(self) -> None:
         self._running.set()
-        if self.state == "paused":
+        if self.state in ("paused", "pausing"):
             self.state = "running"
 
     def stop(self) -> None:
@@ -506,9 +508,11 @@ class Trainer:
                 raise _AbortStep()
 
         handles = []
-        for module in model.body:
+        # Before every convolution in the forward pass, and whenever a weight's gradient is ready
+        # in the backward pass (tensor hooks: module backward hooks clash with in-place ReLUs).
+        for module in (m for m in model.modules() if isinstance(m, nn.Conv2d)):
             handles.append(module.register_forward_pre_hook(check))
-            handles.append(module.register_full_backward_pre_hook(check))
+            handles.append(module.weight.register_hook(check))
         return handles
 
     def run(self) -> FinishedEvent:
@@ -522,6 +526,8 @@ class Trainer:
             if not self.resume_run and (self.run_dir / "config.json").exists():
                 raise NLSNError(f"{self.run_dir}: already holds a run; resume it with --resume or choose another --out")
             atomic_write(self.run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
         device = self._device()
         sampler = self._load_data()
         model = self._build_model().to(device)
@@ -557,7 +563,8 @@ class Trainer:
                     window_start = time.perf_counter()  # paused time is no training time
                 if self._stop_agreed(device):
                     break
-                self.state = "running"
+                if self._running.is_set():
+                    self.state = "running"
                 step, lr_batch, hr_batch = prefetch.next()
                 assert step == self.step
                 for group in optimizer.param_groups:

@@ -137,8 +137,9 @@ def test_pause_resume_and_stop_from_another_thread(folders, tmp_path):
     deadline = time.time() + 60
     while len(steps) < 3 and time.time() < deadline:
         time.sleep(0.01)
-    trainer.pause()
-    time.sleep(0.3)
+    trainer.pause()  # takes effect when the current step ends
+    while trainer.state != "paused" and time.time() < deadline:
+        time.sleep(0.01)
     paused_at = trainer.step
     time.sleep(0.5)
     assert trainer.step == paused_at and trainer.state == "paused"
@@ -161,14 +162,15 @@ def test_stop_interrupts_a_long_step(folders, tmp_path):
     PILImage.fromarray(smooth_image(100, 100, seed=5)).save(big / "b.png")
     cfg = tiny_config(folders, data=[str(big)], preset="light", iters=10, batch=16, patch=48, val=None,
                       save_every=100)
-    trainer = Trainer(cfg, tmp_path / "run")
+    steps = []
+    trainer = Trainer(cfg, tmp_path / "run", listener=lambda e: isinstance(e, StepEvent) and steps.append(e))
     thread = threading.Thread(target=trainer.run)
     thread.start()
-    deadline = time.time() + 30
-    while trainer.state != "running" and time.time() < deadline:
+    deadline = time.time() + 60
+    while not steps and time.time() < deadline:
         time.sleep(0.01)
-    assert trainer.state == "running"
-    time.sleep(1.0)  # inside the first (multi-second) step
+    assert steps and trainer.state == "running"
+    time.sleep(0.5)  # inside the second (multi-second) step
     t0 = time.time()
     trainer.stop()
     thread.join(timeout=30)
