@@ -1,0 +1,174 @@
+"""The main window, driven as a user would (offscreen): open, upscale, compare, save, batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image as PILImage
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from core.checkpoint import load_model, save_model  # noqa: E402
+from core.imageio import Image, load_image  # noqa: E402
+from core.inference import Upscaler  # noqa: E402
+from core.nlsn import NLSN, preset  # noqa: E402
+from core.session import simulate_lr  # noqa: E402
+from tests.helpers import smooth_image  # noqa: E402
+
+TIMEOUT = 60_000
+
+
+@pytest.fixture()
+def tiny_model(tmp_path):
+    torch.manual_seed(1)
+    path = tmp_path / "tiny-x2.safetensors"
+    save_model(path, NLSN(preset("tiny", scale=2)))
+    return path
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path):
+    from nlsn_gui.main_window import MainWindow
+
+    QApplication.instance().setProperty("nlsn_quiet", True)  # errors go to the status bar only
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.resize(1200, 700)
+    win.show()
+    yield win
+    win.worker.shutdown()
+
+
+def idle(qtbot, win):
+    qtbot.waitUntil(lambda: not win.worker.busy and not win._job_kind, timeout=TIMEOUT)
+
+
+def use_model(qtbot, win, path):
+    win.open_model(path)
+    idle(qtbot, win)
+    assert win.model_path() == str(path), win.status_label.text()
+
+
+def test_open_upscale_compare_save(qtbot, window, tiny_model, tmp_path):
+    src = tmp_path / "photo.png"
+    pixels = smooth_image(20, 24)
+    PILImage.fromarray(pixels).save(src)
+    use_model(qtbot, window, tiny_model)
+    window.open_path(src)
+    idle(qtbot, window)
+    assert window.doc.name == "photo.png"
+    assert window.compare.panel_keys() == ["lr", "bicubic"]
+    assert str(src) in window.recent_files()
+
+    window.upscale()
+    idle(qtbot, window)
+    assert window.compare.panel_keys() == ["lr", "bicubic", "nlsn"]
+    expected = Upscaler(load_model(tiny_model).model, device="cpu")
+    want = expected.upscale_image(Image(pixels), seed=window.seed_box.value()).pixels
+    assert np.array_equal(window.doc.comparison.sr.pixels, want)
+    assert "NLSN ×2" in window.status_label.text()
+
+    out = tmp_path / "saved.png"
+    window.save(out)
+    idle(qtbot, window)
+    assert np.array_equal(load_image(out).pixels, want)
+    assert "Saved" in window.status_label.text()
+
+
+def test_simulate_mode_scores_against_the_truth(qtbot, window, tiny_model, tmp_path):
+    src = tmp_path / "truth.png"
+    PILImage.fromarray(smooth_image(40, 44)).save(src)
+    use_model(qtbot, window, tiny_model)
+    window.mode_box.setCurrentIndex(window.mode_box.findData("simulate"))
+    window.open_path(src)
+    idle(qtbot, window)
+    assert window.compare.panel_keys() == ["lr", "bicubic", "hr"]
+    lr, hr = simulate_lr(load_image(src), 2)
+    assert np.array_equal(window.doc.comparison.lr.pixels, lr.pixels)
+    window.upscale()
+    idle(qtbot, window)
+    assert window.compare.panel_keys() == ["lr", "bicubic", "nlsn", "hr", "diff"]
+    assert "PSNR" in window.status_label.text() and "over bicubic" in window.status_label.text()
+
+
+def test_paste_and_bad_files_give_messages(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    window.open_path(bad)
+    idle(qtbot, window)
+    assert window.status_label.text().startswith("Error:") and "broken.png" in window.status_label.text()
+    assert window.doc is None
+
+    qimage = QImage(16, 12, QImage.Format_RGB32)
+    qimage.fill(0xFF336699)
+    QApplication.clipboard().setImage(qimage)
+    window.paste()
+    idle(qtbot, window)
+    assert window.doc is not None and window.doc.image.pixels.shape == (12, 16, 3)
+    assert tuple(window.doc.image.pixels[0, 0]) == (0x33, 0x66, 0x99)
+
+    bad_model = tmp_path / "evil.pt"
+    bad_model.write_bytes(b"not a checkpoint")
+    window.open_model(bad_model)
+    idle(qtbot, window)
+    assert "evil.pt" in window.status_label.text() and window.status_label.text().startswith("Error:")
+
+
+def test_cancel_stops_a_long_upscale(qtbot, window, tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "light-x2.safetensors"
+    save_model(path, NLSN(preset("light", scale=2)))
+    use_model(qtbot, window, path)
+    window.open_image(Image(smooth_image(200, 200)), name="big")
+    idle(qtbot, window)
+    window.upscale()
+    qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=TIMEOUT)
+    import time
+
+    start = time.perf_counter()
+    window.cancel()
+    idle(qtbot, window)
+    assert time.perf_counter() - start < 1.5
+    assert window.status_label.text() == "Cancelled"
+    assert window.doc.comparison.sr is None
+
+
+def test_settings_are_kept(qtbot, tmp_path, tiny_model):
+    from nlsn_gui.main_window import MainWindow
+
+    QApplication.instance().setProperty("nlsn_quiet", True)
+    path = str(tmp_path / "settings.ini")
+    win = MainWindow(settings=QSettings(path, QSettings.IniFormat))
+    qtbot.addWidget(win)
+    win.scale_box.setCurrentIndex(win.scale_box.findData(3))
+    win.seed_box.setValue(7)
+    win.close()
+    again = MainWindow(settings=QSettings(path, QSettings.IniFormat))
+    qtbot.addWidget(again)
+    assert again.scale == 3 and again.seed_box.value() == 7
+    again.close()
+
+
+def test_batch_dialog_processes_a_folder(qtbot, window, tiny_model, tmp_path):
+    from nlsn_gui.batch_dialog import BatchDialog
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(2):
+        PILImage.fromarray(smooth_image(10, 12, seed=i)).save(src / f"p{i}.png")
+    use_model(qtbot, window, tiny_model)
+    dialog = BatchDialog(window, folder=src)
+    qtbot.addWidget(dialog)
+    dialog.output_edit.setText(str(tmp_path / "out"))
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.job_id is None, timeout=TIMEOUT)
+    assert "2 upscaled, 0 skipped, 0 failed" in dialog.status.text()
+    assert load_image(tmp_path / "out" / "p1_x2.png").width == 24
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.job_id is None, timeout=TIMEOUT)
+    assert "0 upscaled, 2 skipped" in dialog.status.text()
