@@ -22,6 +22,7 @@ import torch
 
 from core.errors import Cancelled, NLSNError
 from core.imageio import Image
+from core.interrupt import interruptible
 from core.nlsn import NLSN, NLSNConfig
 from core.resize import upscale as bicubic_upscale
 
@@ -283,16 +284,21 @@ class Upscaler:
                     where += (", " if where else "") + f"tile {state['tile']}/{len(tiles)}"
                 progress(min(state["done"] / total, 1.0), where)
 
+        def check_cancel() -> None:
+            if cancel is not None and cancel():
+                raise Cancelled()
+
         handles = [m.register_forward_pre_hook(on_stage) for m in stages]
         try:
-            acc = torch.zeros(1, 3, h * self.scale, w * self.scale)
-            for pass_no, t in enumerate(transforms, start=1):
-                state["pass"] = pass_no
-                x = _transform(lr, t)
-                # A transposed image is covered by the transposed tiles.
-                pass_tiles = _swap(tiles) if t & 4 else tiles
-                acc += _untransform(self._forward_tiles(x, generator, pass_tiles, state), t)
-            result = acc / len(transforms)
+            with interruptible(check_cancel):  # also checked between blocks of the sparse attention
+                acc = torch.zeros(1, 3, h * self.scale, w * self.scale)
+                for pass_no, t in enumerate(transforms, start=1):
+                    state["pass"] = pass_no
+                    x = _transform(lr, t)
+                    # A transposed image is covered by the transposed tiles.
+                    pass_tiles = _swap(tiles) if t & 4 else tiles
+                    acc += _untransform(self._forward_tiles(x, generator, pass_tiles, state), t)
+                result = acc / len(transforms)
         finally:
             for handle in handles:
                 handle.remove()

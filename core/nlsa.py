@@ -160,6 +160,31 @@ class AttentionOutput:
     lse: torch.Tensor
 
 
+def _sort_and_chunk(x: torch.Tensor, y: torch.Tensor, bk: Buckets, n_hashes: int):
+    """Steps 4-5 shared by the paths: (queries, keys, values) as (N, R, K, k, C|Cy), keys normalised."""
+    n, length, c = x.shape
+    cy = y.shape[-1]
+    positions = bk.order % length  # (N, R*L) sorted slot -> pixel
+    x_sorted = gather_rows(x, positions).reshape(n, n_hashes, length, c)  # (N, R, L, C)
+    y_sorted = gather_rows(y, positions).reshape(n, n_hashes, length, cy)  # (N, R, L, Cy)
+    queries = pad_to_chunks(x_sorted, bk.chunk)  # (N, R, K, k, C)
+    values = pad_to_chunks(y_sorted, bk.chunk)  # (N, R, K, k, Cy)
+    keys = F.normalize(queries, p=2, dim=-1, eps=KEY_NORM_EPS)  # (N, R, K, k, C)
+    return queries, keys, values
+
+
+def _unsort(out: torch.Tensor, lse: torch.Tensor, bk: Buckets, n_hashes: int) -> AttentionOutput:
+    """Step 8: drop padded queries and undo the sort. out (N, R, K, k, Cy), lse (N, R, K, k)."""
+    n, length, cy = out.shape[0], bk.length, out.shape[-1]
+    out = out.reshape(n, n_hashes, -1, cy)[:, :, :length, :].reshape(n, n_hashes * length, cy)
+    lse = lse.reshape(n, n_hashes, -1)[:, :, :length].reshape(n, n_hashes * length)
+    undo = torch.empty_like(bk.order)
+    undo.scatter_(1, bk.order, torch.arange(bk.order.shape[1], device=out.device).expand_as(bk.order))
+    out = gather_rows(out, undo).reshape(n, n_hashes, length, cy)
+    lse = lse.gather(1, undo).reshape(n, n_hashes, length)
+    return AttentionOutput(rounds=out, lse=lse)
+
+
 def sparse_attention_reference(
     x: torch.Tensor, y: torch.Tensor, bk: Buckets, *, n_hashes: int
 ) -> AttentionOutput:
@@ -167,16 +192,7 @@ def sparse_attention_reference(
 
     x: (N, L, C) match embedding (queries unnormalised, keys normalised); y: (N, L, Cy) assembly.
     """
-    n, length, c = x.shape
-    cy = y.shape[-1]
-    chunk = bk.chunk
-    positions = bk.order % length  # (N, R*L) sorted slot -> pixel
-    x_sorted = gather_rows(x, positions).reshape(n, n_hashes, length, c)  # (N, R, L, C)
-    y_sorted = gather_rows(y, positions).reshape(n, n_hashes, length, cy)  # (N, R, L, Cy)
-
-    queries = pad_to_chunks(x_sorted, chunk)  # (N, R, K, k, C)
-    values = pad_to_chunks(y_sorted, chunk)  # (N, R, K, k, Cy)
-    keys = F.normalize(queries, p=2, dim=-1, eps=KEY_NORM_EPS)  # (N, R, K, k, C)
+    queries, keys, values = _sort_and_chunk(x, y, bk, n_hashes)  # (N, R, K, k, C|Cy)
     keys = with_neighbours(keys)  # (N, R, K, 3k, C)
     values = with_neighbours(values)  # (N, R, K, 3k, Cy)
 
@@ -185,15 +201,43 @@ def sparse_attention_reference(
     lse = torch.logsumexp(scores, dim=-1, keepdim=True)  # (N, R, K, k, 1)
     weights = torch.exp(scores - lse)
     out = torch.einsum("bukij,bukje->bukie", weights, values)  # (N, R, K, k, Cy)
+    return _unsort(out, lse.squeeze(-1), bk, n_hashes)
 
-    # Step 8: drop padded queries, undo the sort.
-    out = out.reshape(n, n_hashes, -1, cy)[:, :, :length, :].reshape(n, n_hashes * length, cy)
-    lse = lse.reshape(n, n_hashes, -1)[:, :, :length].reshape(n, n_hashes * length)
-    undo = torch.empty_like(bk.order)
-    undo.scatter_(1, bk.order, torch.arange(bk.order.shape[1], device=x.device).expand_as(bk.order))
-    out = gather_rows(out, undo).reshape(n, n_hashes, length, cy)
-    lse = lse.gather(1, undo).reshape(n, n_hashes, length)
-    return AttentionOutput(rounds=out, lse=lse)
+
+# Scores held at once by the blocked path (elements); 2**23 floats = 32 MiB.
+BLOCK_SCORES = 2**23
+
+
+def sparse_attention_blocked(
+    x: torch.Tensor, y: torch.Tensor, bk: Buckets, *, n_hashes: int, block_scores: int | None = None
+) -> AttentionOutput:
+    """Steps 5-8 over groups of chunks: the same scores as the reference, never all at once.
+
+    Each group gathers its own chunks' neighbours (own, previous, next: the reference's order)
+    instead of concatenating 3k-wide copies of every key and value, so memory stays bounded by
+    ``block_scores`` and a long image can be interrupted between groups (:mod:`core.interrupt`).
+    """
+    from core.interrupt import checkpoint
+
+    queries, keys, values = _sort_and_chunk(x, y, bk, n_hashes)
+    n, rounds, n_chunks, k, _ = queries.shape
+    per_chunk = n * rounds * k * 3 * k
+    step = max(1, min(n_chunks, (block_scores or BLOCK_SCORES) // per_chunk))
+    outs, lses = [], []
+    for start in range(0, n_chunks, step):
+        stop = min(start + step, n_chunks)
+        own = torch.arange(start, stop, device=x.device)
+        neighbours = torch.stack([own, (own - 1) % n_chunks, (own + 1) % n_chunks], dim=1)  # (b, 3)
+        kk = keys[:, :, neighbours].flatten(3, 4)  # (N, R, b, 3k, C)
+        vv = values[:, :, neighbours].flatten(3, 4)  # (N, R, b, 3k, Cy)
+        q = queries[:, :, start:stop]  # (N, R, b, k, C)
+        scores = torch.einsum("bhkie,bhkje->bhkij", q, kk)  # (N, R, b, k, 3k)
+        lse = torch.logsumexp(scores, dim=-1, keepdim=True)  # (N, R, b, k, 1)
+        outs.append(torch.einsum("bukij,bukje->bukie", torch.exp(scores - lse), vv))  # (N, R, b, k, Cy)
+        lses.append(lse.squeeze(-1))
+        del scores
+        checkpoint()
+    return _unsort(torch.cat(outs, dim=2), torch.cat(lses, dim=2), bk, n_hashes)
 
 
 def combine_rounds(att: AttentionOutput) -> torch.Tensor:
@@ -228,6 +272,7 @@ class NonLocalSparseAttention(nn.Module):
         self.chunk_size = chunk_size
         self.reduction = reduction
         self.res_scale = res_scale
+        self.impl = "blocked"  # or "reference": same results (tested), all scores at once
         # Step 1: match embedding 3x3 (theta = phi), assembly embedding 1x1; no activation.
         # Wrapped in Sequential so the keys are conv_match.0.* / conv_assembly.0.* as released.
         self.conv_match = nn.Sequential(nn.Conv2d(channels, channels // reduction, 3, padding=1))
@@ -245,8 +290,10 @@ class NonLocalSparseAttention(nn.Module):
         )
 
     def attend(self, x: torch.Tensor, y: torch.Tensor, bk: Buckets) -> torch.Tensor:
-        """Sparse attention (steps 5-8) -> (N, L, C). Fast paths plug in here."""
-        return combine_rounds(sparse_attention_reference(x, y, bk, n_hashes=self.n_hashes))
+        """Sparse attention (steps 5-8) -> (N, L, C) by ``self.impl`` ("blocked" or "reference")."""
+        if self.impl == "reference":
+            return combine_rounds(sparse_attention_reference(x, y, bk, n_hashes=self.n_hashes))
+        return combine_rounds(sparse_attention_blocked(x, y, bk, n_hashes=self.n_hashes))
 
     def forward(self, inp: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         n, _, h, w = inp.shape

@@ -35,6 +35,7 @@ from torch import nn
 from core.checkpoint import load_model, save_model
 from core.errors import NLSNError
 from core.fileio import atomic_write, os_error_reason
+from core.interrupt import interruptible
 from core.nlsn import NLSN, NLSNConfig, count_parameters, preset
 
 TRAIN_STATE_FORMAT = "nlsn-train-state"
@@ -498,14 +499,17 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
 
+    def _abort_check(self) -> None:
+        if self._stop.is_set():
+            raise _AbortStep()
+
     def _install_abort_hooks(self, model: NLSN) -> list:
         """Let stop() interrupt a long step (single process only: DDP ranks must stay in step)."""
         if self.dist.enabled:
             return []
 
         def check(*_args):
-            if self._stop.is_set():
-                raise _AbortStep()
+            self._abort_check()
 
         handles = []
         # Before every convolution in the forward pass, and whenever a weight's gradient is ready
@@ -570,8 +574,9 @@ class Trainer:
                 for group in optimizer.param_groups:
                     group["lr"] = cfg.lr_at(self.step)
                 try:
-                    sr = train_model(lr_batch.to(device, non_blocking=True),
-                                     generator=_step_generator(cfg.seed, self.step, self.dist.rank))
+                    with interruptible(None if self.dist.enabled else self._abort_check):
+                        sr = train_model(lr_batch.to(device, non_blocking=True),
+                                         generator=_step_generator(cfg.seed, self.step, self.dist.rank))
                     loss = F.l1_loss(sr, hr_batch.to(device, non_blocking=True))
                     value = self._mean_over_ranks(loss.detach())
                     if not math.isfinite(value):

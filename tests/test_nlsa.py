@@ -124,3 +124,60 @@ def test_buckets_partition_every_round():
     assert bk.codes.shape == (1, 3, 300)
     assert bk.buckets == n_buckets(300, 16) == 18
     assert bk.order.shape == (1, 900)
+
+
+# ------------------------------------------------------------------ blocked path vs reference
+
+
+@pytest.mark.parametrize("shape", [(2, 16, 13, 11), (1, 16, 4, 3), (1, 16, 24, 24)])
+@pytest.mark.parametrize("block_scores", [1, 5000, 2**23])
+def test_blocked_matches_reference_forward_and_backward(shape, block_scores):
+    from core.nlsa import combine_rounds, sparse_attention_blocked, sparse_attention_reference
+
+    torch.manual_seed(0)
+    module = NonLocalSparseAttention(16, n_hashes=3, chunk_size=16)
+    inp = torch.randn(*shape)
+    grads, outputs = [], []
+    for path in ("reference", "blocked"):
+        x_in = inp.clone().requires_grad_(True)
+        x, y = module.embed(x_in)
+        bk = module.hash(x, torch.Generator().manual_seed(3))
+        if path == "reference":
+            att = sparse_attention_reference(x, y, bk, n_hashes=3)
+        else:
+            att = sparse_attention_blocked(x, y, bk, n_hashes=3, block_scores=block_scores)
+        out = combine_rounds(att)
+        (out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum().backward()
+        outputs.append((out.detach(), att.lse.detach()))
+        grads.append((x_in.grad, module.conv_match[0].weight.grad.clone(), module.conv_assembly[0].weight.grad.clone()))
+        module.zero_grad()
+    assert (outputs[0][0] - outputs[1][0]).abs().max() <= 1e-4
+    assert (outputs[0][1] - outputs[1][1]).abs().max() <= 1e-4
+    for a, b in zip(*grads):
+        assert (a - b).abs().max() <= 1e-4
+
+
+def test_blocked_attention_can_be_interrupted_between_blocks():
+    from core.errors import Cancelled
+    from core.interrupt import interruptible
+
+    module = NonLocalSparseAttention(16, n_hashes=2, chunk_size=16)
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) == 3:
+            raise Cancelled()
+
+    import core.nlsa as nlsa
+
+    old = nlsa.BLOCK_SCORES
+    nlsa.BLOCK_SCORES = 1  # one chunk per block
+    try:
+        with interruptible(check), pytest.raises(Cancelled):
+            module(torch.randn(1, 16, 24, 24))
+    finally:
+        nlsa.BLOCK_SCORES = old
+    assert len(calls) == 3
+    module(torch.randn(1, 16, 24, 24))  # outside the block nothing is checked
+    assert len(calls) == 3
