@@ -104,8 +104,10 @@ def compute_buckets(
     buckets = n_buckets(length, chunk_size)
     chunk = effective_chunk_size(length, chunk_size)
     if buckets == 0:
-        # L < k: one chunk of all L positions; every code is 0 and the sort is the identity.
-        codes = torch.zeros(n, n_hashes, length, dtype=torch.long, device=x.device)
+        # L < k: one chunk of all L positions; every bucket is 0 (plus the round offset, as in
+        # the hashed case) and the sort is the identity.
+        rounds = torch.arange(n_hashes, device=x.device).view(1, -1, 1)
+        codes = rounds.expand(n, n_hashes, length).contiguous()
     else:
         rotations = draw_rotations(
             channels=channels,

@@ -122,8 +122,8 @@ def choose_grid(
     """(rows, cols) for ``n`` panels that makes each (img_w x img_h) image largest.
 
     Each cell is ``avail / count`` minus the spacing, and loses ``title_h`` at the top
-    for its title.  Layouts with a completely empty row are skipped.  Among layouts within
-    2 % of the largest image size, the one with the fewest empty cells and then the fewest
+    for its title.  Layouts with a completely empty row are skipped.  Among layouts within 2 %
+    of the largest image size, the one with the fewest empty cells and then the fewest
     rows wins (side by side is what a comparison wants; holes in the grid are dead space).
     """
     if n <= 0:

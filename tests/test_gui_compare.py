@@ -103,7 +103,7 @@ def test_choose_grid_wide_square_tall():
     assert choose_grid(4, 2000, 400, 160, 120) == (1, 4)  # wide window: one row
     assert choose_grid(4, 800, 800, 160, 120) == (2, 2)  # square window: 2 x 2
     assert choose_grid(4, 400, 2000, 160, 120) == (4, 1)  # tall window: one column
-    assert choose_grid(3, 800, 800, 160, 120) == (2, 2)  # a hole is fine, an empty row is not
+    assert choose_grid(3, 800, 800, 160, 120) == (2, 2)  # larger panels beat a full grid
     assert choose_grid(1, 10, 10, 5, 5) == (1, 1)
     assert choose_grid(0, 10, 10, 5, 5) == (0, 0)
 
