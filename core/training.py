@@ -400,11 +400,11 @@ class Trainer:
         return {
             "trained_by": "nlsn train",
             "step": self.step,
-            "data": self.config.data,
+            "data": [Path(d).name for d in self.config.data],  # folder names: no local paths in shipped files
             "scale": self.config.scale,
             "preset": self.config.preset,
             "best_psnr": None if self.best_psnr == -math.inf else round(self.best_psnr, 4),
-            "val": self.config.val,
+            "val": Path(self.config.val).name if self.config.val else None,
             "seconds": round(elapsed, 1),
         }
 
