@@ -242,6 +242,50 @@ def sparse_attention_blocked(
     return _unsort(torch.cat(outs, dim=2), torch.cat(lses, dim=2), bk, n_hashes)
 
 
+def _cpu_flash_available() -> bool:
+    return hasattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu")
+
+
+def sparse_attention_flash_cpu(
+    x: torch.Tensor, y: torch.Tensor, bk: Buckets, *, n_hashes: int, block_scores: int | None = None
+) -> AttentionOutput:
+    """Steps 5-8 with PyTorch's fused CPU flash-attention kernel, in groups of chunks.
+
+    The kernel computes softmax(q k^T * 1) v and the log-sum-exp without materialising the
+    scores, forward and backward. It wants one head size for q, k and v, so the C-channel match
+    embedding is zero-padded to Cy (zeros add nothing to the dot products). Same results as the
+    reference to float rounding (tested).
+    """
+    from core.interrupt import checkpoint
+
+    queries, keys, values = _sort_and_chunk(x, y, bk, n_hashes)
+    n, rounds, n_chunks, k, c = queries.shape
+    cy = values.shape[-1]
+    width = max(c, cy)
+    if c < width:
+        queries = F.pad(queries, (0, width - c))
+        keys = F.pad(keys, (0, width - c))
+    if cy < width:
+        values = F.pad(values, (0, width - cy))
+    per_chunk = n * rounds * k * 3 * k
+    step = max(1, min(n_chunks, (block_scores or BLOCK_SCORES) * 4 // per_chunk))
+    outs, lses = [], []
+    for start in range(0, n_chunks, step):
+        stop = min(start + step, n_chunks)
+        b = stop - start
+        own = torch.arange(start, stop, device=x.device)
+        neighbours = torch.stack([own, (own - 1) % n_chunks, (own + 1) % n_chunks], dim=1)  # (b, 3)
+        q = queries[:, :, start:stop].reshape(n * rounds * b, 1, k, width)  # (NRb, 1, k, D)
+        kk = keys[:, :, neighbours].reshape(n * rounds * b, 1, 3 * k, width)  # (NRb, 1, 3k, D)
+        vv = values[:, :, neighbours].reshape(n * rounds * b, 1, 3 * k, width)  # (NRb, 1, 3k, D)
+        # Step 7: raw dot products (scale 1, no 1/sqrt(d)), no mask, as in the paper.
+        out, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, kk, vv, 0.0, False, scale=1.0)
+        outs.append(out.reshape(n, rounds, b, k, width)[..., :cy])
+        lses.append(lse.reshape(n, rounds, b, k))
+        checkpoint()
+    return _unsort(torch.cat(outs, dim=2), torch.cat(lses, dim=2).to(x.dtype), bk, n_hashes)
+
+
 def combine_rounds(att: AttentionOutput) -> torch.Tensor:
     """Step 8: weight the R rounds per position by a softmax over rounds of their lse.
 
@@ -274,7 +318,9 @@ class NonLocalSparseAttention(nn.Module):
         self.chunk_size = chunk_size
         self.reduction = reduction
         self.res_scale = res_scale
-        self.impl = "blocked"  # or "reference": same results (tested), all scores at once
+        # "auto": the fused CPU kernel on the CPU in fp32, else "blocked"; "reference" holds all
+        # scores at once like the release. All give the same results (tested).
+        self.impl = "auto"
         # Step 1: match embedding 3x3 (theta = phi), assembly embedding 1x1; no activation.
         # Wrapped in Sequential so the keys are conv_match.0.* / conv_assembly.0.* as released.
         self.conv_match = nn.Sequential(nn.Conv2d(channels, channels // reduction, 3, padding=1))
@@ -292,10 +338,22 @@ class NonLocalSparseAttention(nn.Module):
         )
 
     def attend(self, x: torch.Tensor, y: torch.Tensor, bk: Buckets) -> torch.Tensor:
-        """Sparse attention (steps 5-8) -> (N, L, C) by ``self.impl`` ("blocked" or "reference")."""
-        if self.impl == "reference":
-            return combine_rounds(sparse_attention_reference(x, y, bk, n_hashes=self.n_hashes))
-        return combine_rounds(sparse_attention_blocked(x, y, bk, n_hashes=self.n_hashes))
+        """Sparse attention (steps 5-8) -> (N, L, C) by ``self.impl``."""
+        impl = self.impl
+        if impl == "auto":
+            # The fused kernel's backward ignores gradients that reach its log-sum-exp, and NLSA
+            # needs them (the rounds are weighted by it): inference only.
+            training = torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)
+            fast_cpu = (x.device.type == "cpu" and x.dtype == torch.float32 and not training
+                        and _cpu_flash_available())
+            impl = "flash-cpu" if fast_cpu else "blocked"
+        if impl == "reference":
+            att = sparse_attention_reference(x, y, bk, n_hashes=self.n_hashes)
+        elif impl == "flash-cpu":
+            att = sparse_attention_flash_cpu(x, y, bk, n_hashes=self.n_hashes)
+        else:
+            att = sparse_attention_blocked(x, y, bk, n_hashes=self.n_hashes)
+        return combine_rounds(att)
 
     def forward(self, inp: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         n, _, h, w = inp.shape
