@@ -93,14 +93,25 @@ def output_paths(inputs: list[Path], output: Path, scale: int) -> list[Path]:
     return names
 
 
-def cmd_upscale(args: argparse.Namespace) -> int:
+def _load_for_scale(args: argparse.Namespace):
+    """The model of ``--model`` / ``--scale``: a given model sets the scale when --scale is left out;
+    without either, the bundled x2 model."""
     from core.checkpoint import load_model
-    from core.inference import Upscaler
     from core.registry import resolve_model
 
+    if args.scale is None and args.model is not None:
+        return load_model(resolve_model(args.model, scale=2))
+    scale = args.scale or 2
+    return load_model(resolve_model(args.model, scale=scale), expect_scale=scale)
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    from core.inference import Upscaler
+
     inputs = collect_inputs(args.inputs)
+    loaded = _load_for_scale(args)
+    args.scale = loaded.config.scale
     outputs = output_paths(inputs, Path(args.output), args.scale)
-    loaded = load_model(resolve_model(args.model, scale=args.scale), expect_scale=args.scale)
     upscaler = Upscaler(loaded.model, device=args.device, half=args.half)
     for folder in sorted({dst.parent for dst in outputs}):
         try:
@@ -144,16 +155,17 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from core.checkpoint import load_model
     from core.evaluation import evaluate
     from core.inference import Upscaler
-    from core.registry import resolve_model
 
     data = Path(args.data)
     upscaler = None
     method = "bicubic"
-    if not args.bicubic:
-        loaded = load_model(resolve_model(args.model, scale=args.scale), expect_scale=args.scale)
+    if args.bicubic:
+        args.scale = args.scale or 2
+    else:
+        loaded = _load_for_scale(args)
+        args.scale = loaded.config.scale
         upscaler = Upscaler(loaded.model, device=args.device, half=args.half)
         method = loaded.name
     start = time.perf_counter()
@@ -301,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("upscale", help="upscale images or folders of images")
     up.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     up.add_argument("-o", "--output", required=True, help="output file (one input) or folder")
-    up.add_argument("--scale", type=int, choices=[2, 3, 4], required=True)
+    up.add_argument("--scale", type=int, choices=[2, 3, 4],
+                    help="default: the model's scale, or 2 with the bundled models")
     up.add_argument("--model", default=None, metavar="NAME_OR_PATH",
                     help="bundled model name or a .pt/.safetensors file (default: the bundled model of the scale)")
     _add_model_options(up)
@@ -310,10 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="PSNR/SSIM on a benchmark folder (Y channel, border = scale)")
     ev.add_argument("--data", required=True, metavar="DIR",
                     help="SelfExSR layout (image_SRF_s/), HR/ + LR_bicubic/Xs/, or a folder of HR images")
-    ev.add_argument("--scale", type=int, choices=[2, 3, 4], required=True)
-    what = ev.add_mutually_exclusive_group(required=True)
+    ev.add_argument("--scale", type=int, choices=[2, 3, 4],
+                    help="default: the model's scale, or 2 with the bundled models")
+    what = ev.add_mutually_exclusive_group()
     what.add_argument("--bicubic", action="store_true", help="evaluate MATLAB-bicubic upscaling")
-    what.add_argument("--model", metavar="NAME_OR_PATH", help="evaluate a model")
+    what.add_argument("--model", metavar="NAME_OR_PATH", help="evaluate a model (default: the bundled one)")
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     _add_model_options(ev)
     ev.set_defaults(func=cmd_eval)

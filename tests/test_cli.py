@@ -175,3 +175,20 @@ def test_eval_bicubic_reproduces_published_set5(capsys, scale, published):
     result = json.loads(capsys.readouterr().out)
     assert len(result["images"]) == 5
     assert abs(result["psnr"] - published) <= 0.05
+
+
+def test_scale_comes_from_the_model_or_defaults_to_the_bundled_x2(tmp_path, capsys):
+    from core.checkpoint import save_model
+    from core.nlsn import NLSN, preset
+    from core.registry import bundled_models
+
+    src = write_png(tmp_path / "a.png", smooth_image(10, 12))
+    torch.manual_seed(0)
+    model = save_model(tmp_path / "tiny-x3.safetensors", NLSN(preset("tiny", scale=3)))
+    assert main(["upscale", str(src), "-o", str(tmp_path / "out"), "--model", str(model)]) == 0
+    assert PILImage.open(tmp_path / "out" / "a_x3.png").size == (36, 30)
+    if "nlsn-light-x2" in bundled_models():
+        assert main(["upscale", str(src), "-o", str(tmp_path / "b.png")]) == 0
+        assert PILImage.open(tmp_path / "b.png").size == (24, 20)
+    assert main(["upscale", str(src), "-o", str(tmp_path / "c.png"), "--model", str(model), "--scale", "2"]) == 2
+    assert "is a x3 model, but x2 was asked for" in capsys.readouterr().err
