@@ -352,3 +352,335 @@ def dense_attention(capture: ModuleCapture, y: int, x: int) -> np.ndarray:
     scores = _normalise_keys(feats) @ feats[y * w + x]  # (L,)
     weights = np.exp(scores - _logsumexp(scores))
     return weights.reshape(h, w)
+
+
+# --------------------------------------------------------------------------- inspecting an image
+
+
+def image_tensor(image) -> torch.Tensor:
+    """A :class:`core.imageio.Image` as the (1, 3, H, W) float tensor in [0, 1] the network takes:
+    the same conversion as ``Upscaler.upscale_image`` (grey replicated, alpha dropped)."""
+    return torch.from_numpy(image.to_float_rgb()).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def inspect_image(
+    model: NLSN,
+    image,
+    *,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    cancel: CancelFn | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> Inspection:
+    """:func:`inspect` for an :class:`~core.imageio.Image`, reporting ``progress(fraction, message)``
+    as the forward passes the head, each body block and the tail (approximate: blocks differ in cost).
+
+    The model's parameter dtype is restored afterwards (:func:`inspect` runs in float32; an
+    ``Upscaler`` on a GPU keeps the model in half precision and must find it so)."""
+    dtype = next(model.parameters()).dtype
+    stages = [model.head, *model.body, model.tail]
+    handles = []
+    if progress is not None:
+        for i, stage in enumerate(stages):
+            def hook(_module, _inputs, i=i) -> None:
+                progress(i / len(stages), f"block {i} of {len(stages)}")
+
+            handles.append(stage.register_forward_pre_hook(hook))
+    try:
+        result = inspect(model, image_tensor(image), seed=seed, device=device, cancel=cancel)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.to(dtype=dtype)
+    if progress is not None:
+        progress(1.0, "done")
+    return result
+
+
+# --------------------------------------------------------------------------- numbers for a view
+
+
+@dataclass
+class RoundRow:
+    """One hash round of a query, as the inspector's table shows it."""
+
+    round: int  # 0-based
+    bucket: int  # the query's bucket in this round
+    size: int  # pixels in that bucket
+    attended: int  # distinct pixels among its candidate keys
+    prob: float  # p_r: the round's weight in the combination (softmax of the rounds' lse)
+    top_weight: float  # largest weight of one key in this round
+
+
+def round_rows(capture: ModuleCapture, q: QueryAttention) -> list[RoundRow]:
+    """Per-round summary of query ``q`` (computed by :func:`query_attention` on ``capture``)."""
+    codes = _codes(capture)
+    pixel = q.y * capture.width + q.x
+    return [
+        RoundRow(
+            round=r,
+            bucket=int(codes[r, pixel]),
+            size=int(q.bucket_size[r]),
+            attended=int(q.attended_count[r]),
+            prob=float(q.round_probs[r]),
+            top_weight=float(q.round_weights[r].max()),
+        )
+        for r in range(capture.n_hashes)
+    ]
+
+
+def local_window(y: int, x: int, radius: int, height: int, width: int) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1), half-open: the (2 * radius + 1)^2 window around (y, x) clipped to the map;
+    the weight outside it is :attr:`QueryAttention.nonlocal_share`."""
+    return (max(0, y - radius), min(height, y + radius + 1), max(0, x - radius), min(width, x + radius + 1))
+
+
+@dataclass
+class AttentionStats:
+    entropy: float  # nats
+    nonlocal_share: float  # weight outside the local window
+    top_weight: float
+    max_entropy: float  # log(H * W): the entropy of uniform attention over the map, for scale
+
+
+def attention_stats(weights: np.ndarray, y: int, x: int, *, local_radius: int = DEFAULT_LOCAL_RADIUS) -> AttentionStats:
+    """Entropy, non-local share and top weight of an (H, W) attention map of query (y, x)
+    (the same definitions as :func:`query_attention`, for e.g. :func:`dense_attention`)."""
+    w = np.asarray(weights, dtype=np.float64)
+    positive = w[w > 0]
+    y0, y1, x0, x1 = local_window(y, x, local_radius, *w.shape)
+    return AttentionStats(
+        entropy=float(-np.sum(positive * np.log(positive))),
+        nonlocal_share=float(max(0.0, 1.0 - w[y0:y1, x0:x1].sum())),
+        top_weight=float(w.max()) if w.size else 0.0,
+        max_entropy=float(np.log(w.size)) if w.size else 0.0,
+    )
+
+
+def dense_coverage(q: QueryAttention, dense: np.ndarray) -> float:
+    """Share of the dense attention's weight that falls on pixels the sparse attention attended in
+    at least one round: how much of full non-local attention the chunks let the query see."""
+    return float(np.asarray(dense, dtype=np.float64)[q.attended.any(axis=0)].sum())
+
+
+@dataclass
+class BucketSizeSummary:
+    """How evenly a round's buckets are filled, next to the chunk size that bounds attention."""
+
+    buckets: int  # m
+    largest: int  # pixels in the largest bucket
+    largest_id: int
+    median: float
+    empty: int  # buckets no pixel hashed into
+    over_chunk: int  # buckets larger than a chunk: their pixels are split over several chunks
+
+
+def bucket_size_summary(sizes: np.ndarray, chunk: int) -> BucketSizeSummary:
+    """Summary of :func:`bucket_sizes` for a legend (``chunk``: the module's chunk size k)."""
+    sizes = np.asarray(sizes)
+    if sizes.size == 0:
+        return BucketSizeSummary(0, 0, 0, 0.0, 0, 0)
+    return BucketSizeSummary(
+        buckets=int(sizes.size),
+        largest=int(sizes.max()),
+        largest_id=int(sizes.argmax()),
+        median=float(np.median(sizes)),
+        empty=int(np.sum(sizes == 0)),
+        over_chunk=int(np.sum(sizes > chunk)),
+    )
+
+
+def log_axis(values: np.ndarray | float) -> np.ndarray:
+    """log10(1 + v): bucket sizes (or any counts) on a log axis that keeps 0 at 0."""
+    return np.log10(1.0 + np.asarray(values, dtype=np.float64))
+
+
+def log_axis_ticks(top: float) -> list[tuple[float, str]]:
+    """Ticks (position on :func:`log_axis`, label) at 1, 10, 100, ... up to ``top`` counts."""
+    ticks = []
+    v = 1
+    while v <= max(top, 1):
+        ticks.append((float(log_axis(v)), f"{v:,}"))
+        v *= 10
+    return ticks
+
+
+@dataclass
+class BucketChange:
+    """How a bucket map changed from one hash (seed) to another, for the same pixels.
+
+    Bucket ids are arbitrary per rotation, so pixels are compared by their bucket-mates: each old
+    bucket is matched to the new bucket that received most of its pixels, and a pixel "changed
+    bucket" when it went elsewhere. ``pairs_kept`` is the share of pixel pairs sharing a bucket
+    before that still share one after.
+    """
+
+    changed: int
+    total: int
+    pairs_kept: float
+
+    @property
+    def fraction(self) -> float:
+        return self.changed / self.total if self.total else 0.0
+
+
+def bucket_changes(before: np.ndarray, after: np.ndarray) -> BucketChange:
+    """Compare two bucket maps (e.g. :func:`bucket_map` of the same module and round under two
+    seeds) of equal shape; see :class:`BucketChange`."""
+    a = np.asarray(before).reshape(-1).astype(np.int64)
+    b = np.asarray(after).reshape(-1).astype(np.int64)
+    if a.shape != b.shape:
+        raise ValueError(f"bucket maps differ in size: {np.shape(before)} vs {np.shape(after)}")
+    if a.size == 0:
+        return BucketChange(0, 0, 1.0)
+    _, a = np.unique(a, return_inverse=True)
+    _, b = np.unique(b, return_inverse=True)
+    na, nb = int(a.max()) + 1, int(b.max()) + 1
+    table = np.bincount(a * nb + b, minlength=na * nb).reshape(na, nb)  # (old, new) pixel counts
+    changed = int(a.size - table.max(axis=1).sum())
+    pairs_before = float(np.sum(table.sum(axis=1).astype(np.float64) ** 2) - a.size)
+    pairs_both = float(np.sum(table.astype(np.float64) ** 2) - a.size)
+    return BucketChange(changed, int(a.size), pairs_both / pairs_before if pairs_before > 0 else 1.0)
+
+
+# --------------------------------------------------------------------------- colours for display
+
+# Inferno (matplotlib's perceptual colormap, CC0), 33 evenly spaced entries; interpolated to 256.
+_INFERNO_ANCHORS = np.array(
+    [
+        (0, 0, 4), (4, 3, 18), (11, 7, 36), (21, 11, 55), (33, 12, 74), (47, 10, 91), (61, 9, 101),
+        (74, 12, 107), (87, 16, 110), (100, 21, 110), (113, 25, 110), (125, 30, 109), (138, 34, 106),
+        (151, 39, 102), (163, 44, 97), (176, 49, 91), (188, 55, 84), (198, 61, 77), (208, 69, 69),
+        (218, 78, 60), (227, 89, 51), (235, 100, 41), (241, 113, 31), (246, 126, 20), (249, 140, 10),
+        (251, 155, 6), (252, 170, 15), (251, 186, 31), (249, 201, 50), (245, 217, 73), (242, 232, 101),
+        (243, 245, 134), (252, 255, 164),
+    ],
+    dtype=np.float64,
+)
+
+
+def colormap_table(n: int = 256) -> np.ndarray:
+    """(n, 3) uint8: the inferno colormap, dark (low) to light yellow (high)."""
+    xs = np.linspace(0.0, 1.0, len(_INFERNO_ANCHORS))
+    t = np.linspace(0.0, 1.0, n)
+    table = np.stack([np.interp(t, xs, _INFERNO_ANCHORS[:, c]) for c in range(3)], axis=1)
+    return np.round(table).astype(np.uint8)
+
+
+_INFERNO = colormap_table()
+
+
+def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Vectorised HSV (all in [0, 1]) to (n, 3) float RGB in [0, 1]."""
+    i = np.floor(h * 6.0).astype(np.int64) % 6
+    f = h * 6.0 - np.floor(h * 6.0)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
+    rgb = np.zeros((h.size, 3))
+    for k, (r, g, b) in enumerate(choices):
+        sel = i == k
+        rgb[sel] = np.stack([r[sel], g[sel], b[sel]], axis=1)
+    return rgb
+
+
+GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0  # 0.618...: hue step between consecutive buckets
+
+
+_LUMA = np.array([0.299, 0.587, 0.114])  # Rec. 601 weights of R, G, B
+_PALETTE_LIGHTNESS = np.array([0.74, 0.40, 0.57])  # luma of ids 0, 1, 2 (mod 3)
+
+
+def bucket_palette(m: int) -> np.ndarray:
+    """(m, 3) uint8 categorical colours for bucket ids 0..m-1.
+
+    The hue advances by the golden ratio of a turn per id (about 222 degrees, so consecutive ids
+    land far apart on the colour wheel and no two ids share a hue), and the lightness (luma) cycles
+    through three levels, so neighbouring buckets differ in lightness too, whatever their hues:
+    a saturated hue is darkened, or mixed with white, to reach its level exactly.
+    """
+    m = max(int(m), 0)
+    ids = np.arange(m, dtype=np.float64)
+    hue = (0.08 + ids * GOLDEN) % 1.0
+    pure = _hsv_to_rgb(hue, np.full(m, 0.9), np.ones(m))  # (m, 3) in [0, 1]
+    luma = pure @ _LUMA  # (m,)
+    target = _PALETTE_LIGHTNESS[np.arange(m) % 3]
+    darker = pure * (target / luma)[:, None]
+    lighter = pure + (1.0 - pure) * ((target - luma) / (1.0 - luma))[:, None]
+    rgb = np.where((target <= luma)[:, None], darker, lighter)
+    return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8).reshape(m, 3)
+
+
+def colorize_buckets(buckets: np.ndarray, m: int, alpha: int = 255) -> np.ndarray:
+    """(H, W, 4) uint8: each pixel in the :func:`bucket_palette` colour of its bucket (0..m-1)."""
+    buckets = np.asarray(buckets)
+    m = max(int(m), 1)
+    if buckets.size and (buckets.min() < 0 or buckets.max() >= m):
+        raise ValueError(f"bucket ids must lie in 0..{m - 1}")
+    out = np.empty((*buckets.shape, 4), dtype=np.uint8)
+    out[..., :3] = bucket_palette(m)[buckets]
+    out[..., 3] = int(alpha)
+    return out
+
+
+def normalise_weights(
+    weights: np.ndarray, *, vmax: float | None = None, scale: str = "log", gamma: float = 0.5, decades: float = 3.0
+) -> np.ndarray:
+    """(H, W) float in [0, 1]: attention weights mapped for display, relative to ``vmax``
+    (default: their maximum). ``scale``: "linear" (w / vmax), "gamma" ((w / vmax) ** gamma) or
+    "log" (``decades`` powers of ten below vmax up to vmax: 0 at vmax * 10**-decades)."""
+    w = np.asarray(weights, dtype=np.float64)
+    top = float(w.max()) if vmax is None and w.size else float(vmax or 0.0)
+    if not top > 0:
+        return np.zeros(w.shape)
+    rel = np.clip(w / top, 0.0, 1.0)
+    if scale == "linear":
+        return rel
+    if scale == "gamma":
+        return rel**gamma
+    if scale == "log":
+        with np.errstate(divide="ignore"):
+            out = 1.0 + np.log10(rel) / float(decades)
+        return np.clip(np.where(rel > 0, out, 0.0), 0.0, 1.0)
+    raise ValueError(f"unknown scale {scale!r}: choose linear, gamma or log")
+
+
+def heatmap_rgba(
+    weights: np.ndarray,
+    *,
+    vmax: float | None = None,
+    scale: str = "log",
+    gamma: float = 0.5,
+    decades: float = 3.0,
+    alpha: int = 255,
+    fade: float = 0.15,
+) -> np.ndarray:
+    """(H, W, 4) uint8: attention weights in the inferno colormap (see :func:`normalise_weights`).
+
+    Opacity rises from 0 at weight 0 to ``alpha`` at ``fade`` of the display range, so pixels
+    with (almost) no weight stay transparent and the image shows through; ``fade`` 0: opaque.
+    """
+    v = normalise_weights(weights, vmax=vmax, scale=scale, gamma=gamma, decades=decades)
+    out = np.empty((*v.shape, 4), dtype=np.uint8)
+    out[..., :3] = _INFERNO[np.round(v * 255.0).astype(np.int64)]
+    opacity = np.ones_like(v) if fade <= 0 else np.clip(v / fade, 0.0, 1.0)
+    opacity[v <= 0] = 0.0 if fade > 0 else 1.0
+    out[..., 3] = np.round(opacity * int(alpha)).astype(np.uint8)
+    return out
+
+
+def mask_rgba(mask: np.ndarray, color: tuple[int, int, int], alpha: int = 255) -> np.ndarray:
+    """(H, W, 4) uint8: ``color`` where ``mask`` is true, transparent elsewhere."""
+    mask = np.asarray(mask, dtype=bool)
+    out = np.zeros((*mask.shape, 4), dtype=np.uint8)
+    out[mask, :3] = np.asarray(color, dtype=np.uint8)
+    out[mask, 3] = int(alpha)
+    return out
+
+
+def dimmed_grey(rgb: np.ndarray, *, level: float = 0.45) -> np.ndarray:
+    """(H, W, 3) uint8: the image as grey (Rec. 601 luma) scaled by ``level``, a quiet backdrop
+    for heatmaps and masks. Accepts (H, W), (H, W, 3) or (H, W, 4) uint8."""
+    a = np.asarray(rgb, dtype=np.float64)
+    luma = a if a.ndim == 2 else a[..., :3] @ np.array([0.299, 0.587, 0.114])
+    grey = np.round(np.clip(luma * float(level), 0, 255)).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)

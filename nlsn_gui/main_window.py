@@ -15,12 +15,14 @@ from PySide6.QtGui import QAction, QDesktopServices, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
+    QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QToolBar,
     QWidget,
@@ -87,6 +89,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.compare)
         self._build_actions()
         self._build_toolbar()
+        self._build_inspector()
         self._build_menus()
         self._build_status_bar()
 
@@ -189,6 +192,34 @@ class MainWindow(QMainWindow):
         self.scale_box.currentIndexChanged.connect(self._scale_changed)
         self.model_box.activated.connect(self._model_activated)
 
+    def _build_inspector(self) -> None:
+        """The attention inspector in a dock on the right (hidden until View > Attention Inspector)."""
+        from nlsn_gui.inspector import InspectorPanel
+
+        self.inspector = InspectorPanel(self)
+        scroll = QScrollArea()
+        scroll.setWidget(self.inspector)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(340)
+        dock = QDockWidget("Attention inspector", self)
+        dock.setObjectName("inspector-dock")  # saveState / restoreState remember it
+        dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
+        dock.setWidget(scroll)
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.resizeDocks([dock], [400], Qt.Horizontal)  # a first width; the window state keeps the user's
+        dock.hide()
+        dock.visibilityChanged.connect(self.inspector.set_active)
+        self.inspector_dock = dock
+        self.act_inspector = dock.toggleViewAction()
+        self.act_inspector.setText("Attention &Inspector")
+        self.act_inspector.setShortcut(QKeySequence("Ctrl+I"))
+        self.act_inspector.setStatusTip("Hash buckets and per-pixel attention of the sparse attention modules")
+        self.addAction(self.act_inspector)
+        self.inspector.seed_box.setValue(self.seed_box.value())
+        self.seed_box.valueChanged.connect(self.inspector.seed_box.setValue)
+
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
         menu.addAction(self.act_open)
@@ -210,6 +241,7 @@ class MainWindow(QMainWindow):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.act_swipe)
+        menu.addAction(self.act_inspector)
         theme = menu.addMenu("&Theme")
         from nlsn_gui.theme import THEMES
 
@@ -520,6 +552,8 @@ class MainWindow(QMainWindow):
             self._set_status(f"Saved {result}")
         elif kind == "model":
             self._model_loaded(result)
+        elif kind == "inspect":
+            self.inspector.show_inspection(result)
         self._idle_if_done()
 
     def _job_failed(self, job_id: int, message: str) -> None:
@@ -559,6 +593,7 @@ class MainWindow(QMainWindow):
             self._add_recent(result.path)
         self.setWindowTitle(f"{result.name} — NLSN Studio")
         self.compare.set_panels(self._panels(), keep_view=not first)
+        self.inspector.document_changed()
         c = result.comparison
         size = f"{c.lr.width}×{c.lr.height} → {c.lr.width * c.scale}×{c.lr.height * c.scale}"
         self.info_label.setText(size)
@@ -574,6 +609,7 @@ class MainWindow(QMainWindow):
         self.compare.set_panels(self._panels(), keep_view=True)
         # Swipe compares what matters most: NLSN against the truth, or against bicubic without one.
         self.compare.set_swipe_pair("nlsn", "hr" if "hr" in self.doc.displays else "bicubic")
+        self.inspector.panels_changed()
         c = result.comparison
         text = f"NLSN ×{c.scale} in {c.seconds:.1f} s on {result.device} ({result.how}) with {result.model_name}"
         if c.sr_scores is not None and c.bicubic_scores is not None:

@@ -10,15 +10,33 @@ import torch.nn.functional as F
 
 from core.errors import Cancelled
 from core.inference import Upscaler
+from core.imageio import Image
 from core.inspection import (
     Inspection,
     ModuleCapture,
+    attention_stats,
+    bucket_changes,
     bucket_map,
+    bucket_palette,
+    bucket_size_summary,
     bucket_sizes,
     chunk_map,
+    colorize_buckets,
+    colormap_table,
     dense_attention,
+    dense_coverage,
+    dimmed_grey,
+    heatmap_rgba,
+    image_tensor,
     inspect,
+    inspect_image,
+    local_window,
+    log_axis,
+    log_axis_ticks,
+    mask_rgba,
+    normalise_weights,
     query_attention,
+    round_rows,
 )
 from core.nlsa import KEY_NORM_EPS, NonLocalSparseAttention, sparse_attention_reference
 from core.nlsn import NLSN, NLSNConfig, preset
@@ -221,3 +239,169 @@ def test_cancel_raises_and_restores(models):
     for module in model.nlsa_modules():
         assert not {"embed", "hash", "attend"} & set(vars(module))
     assert len(inspect(model, lr_image(7, 9), cancel=lambda: False).modules) == 2
+
+
+# --------------------------------------------------------------------------- inspecting an Image
+
+
+def test_inspect_image_is_inspect_of_its_tensor(models):
+    model = models["two"]
+    pixels = np.random.default_rng(4).integers(0, 256, size=(7, 9, 3), dtype=np.uint8)
+    image = Image(pixels)
+    lr = image_tensor(image)
+    assert lr.shape == (1, 3, 7, 9) and lr.dtype == torch.float32
+    np.testing.assert_allclose(lr[0].permute(1, 2, 0).numpy(), pixels / 255.0, atol=1e-7)
+    calls = []
+    ins = inspect_image(model, image, seed=5, progress=lambda f, msg: calls.append(f))
+    ref = inspect(model, lr, seed=5)
+    assert torch.equal(ins.sr, ref.sr)
+    for a, b in zip(ins.modules, ref.modules):
+        assert torch.equal(a.buckets.codes, b.buckets.codes) and torch.equal(a.x, b.x)
+    assert calls[-1] == 1.0 and calls == sorted(calls) and len(calls) == len(model.body) + 3
+
+
+def test_inspect_image_restores_the_dtype():
+    torch.manual_seed(0)
+    model = NLSN(preset("tiny", scale=2)).to(torch.float64)  # any dtype other than inspect's float32
+    inspect_image(model, Image(np.full((5, 6, 3), 128, np.uint8)))
+    assert {p.dtype for p in model.parameters()} == {torch.float64}
+
+
+# --------------------------------------------------------------------------- numbers for a view
+
+
+@pytest.mark.parametrize("hw", SIZES)
+def test_round_rows_and_stats_agree_with_the_query(inspections, hw):
+    for cap in inspections[("two", hw)].modules:
+        for qy, qx in query_pixels(cap):
+            q = query_attention(cap, qy, qx)
+            rows = round_rows(cap, q)
+            assert [r.round for r in rows] == list(range(cap.n_hashes))
+            for r, row in enumerate(rows):
+                assert row.bucket == bucket_map(cap, r)[qy, qx]
+                assert row.size == q.bucket_size[r] == bucket_sizes(cap, r)[row.bucket]
+                assert row.attended == q.attended_count[r]
+                assert row.prob == pytest.approx(q.round_probs[r])
+                assert row.top_weight == pytest.approx(q.round_weights[r].max())
+            stats = attention_stats(q.combined, qy, qx)
+            assert stats.entropy == pytest.approx(q.entropy, abs=1e-12)
+            assert stats.nonlocal_share == pytest.approx(q.nonlocal_share, abs=1e-12)
+            y0, y1, x0, x1 = local_window(qy, qx, 3, *hw)
+            assert 0 <= y0 <= qy < y1 <= hw[0] and 0 <= x0 <= qx < x1 <= hw[1]
+            assert y1 - y0 <= 7 and x1 - x0 <= 7
+            dense = dense_attention(cap, qy, qx)
+            coverage = dense_coverage(q, dense)
+            assert 0 < coverage <= 1 + 1e-12
+            if q.attended.any(axis=0).all():  # every pixel attended in some round
+                assert coverage == pytest.approx(1.0, abs=1e-12)
+            else:
+                assert coverage == pytest.approx(dense[q.attended.any(axis=0)].sum())
+
+
+def test_local_window_clips_at_the_border():
+    assert local_window(0, 0, 3, 10, 12) == (0, 4, 0, 4)
+    assert local_window(5, 6, 3, 10, 12) == (2, 9, 3, 10)
+    assert local_window(9, 11, 3, 10, 12) == (6, 10, 8, 12)
+    w = np.zeros((10, 12))
+    w[5, 6], w[0, 0] = 0.75, 0.25
+    stats = attention_stats(w, 5, 6)
+    assert stats.nonlocal_share == pytest.approx(0.25) and stats.top_weight == 0.75
+    assert stats.entropy == pytest.approx(-(0.75 * np.log(0.75) + 0.25 * np.log(0.25)))
+    assert stats.max_entropy == pytest.approx(np.log(120))
+    assert attention_stats(np.full((10, 12), 1 / 120), 0, 0).entropy == pytest.approx(np.log(120))
+
+
+def test_bucket_changes():
+    a = np.array([[0, 0, 1], [1, 2, 2]])
+    same = bucket_changes(a, (a + 5) % 3)  # relabelled only: nothing changed
+    assert (same.changed, same.total, same.pairs_kept) == (0, 6, 1.0)
+    c = bucket_changes(np.array([0, 0, 1, 1, 2, 2]), np.array([5, 5, 3, 3, 3, 7]))
+    # buckets 0 -> 5 and 1 -> 3 stay whole; bucket 2 splits: one of its pixels changed.
+    assert c.changed == 1 and c.fraction == pytest.approx(1 / 6)
+    assert c.pairs_kept == pytest.approx(2 / 3)  # pairs before: 3, kept: (0,1) and (2,3)
+    with pytest.raises(ValueError):
+        bucket_changes(np.zeros(3), np.zeros(4))
+
+
+def test_seed_changes_buckets_counted(models):
+    model, lr = models["tiny"], lr_image(12, 13, seed=5)
+    a, b = (inspect(model, lr, seed=s).modules[0] for s in (7, 8))
+    change = bucket_changes(bucket_map(a, 0), bucket_map(b, 0))
+    assert 0 < change.changed < change.total == 156 and 0 <= change.pairs_kept < 1
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def test_bucket_palette_tells_neighbours_apart():
+    for m in (1, 2, 7, 40, 300):
+        p = bucket_palette(m)
+        assert p.shape == (m, 3) and p.dtype == np.uint8
+    p = bucket_palette(300).astype(np.int64)
+    steps = np.abs(np.diff(p, axis=0)).sum(axis=1)  # consecutive ids
+    assert steps.min() >= 100
+    luma = p @ np.array([299, 587, 114]) // 1000
+    assert np.abs(np.diff(luma)).min() >= 30  # and they differ in lightness too
+    assert len({tuple(c) for c in bucket_palette(64)}) == 64
+    assert np.array_equal(bucket_palette(10), bucket_palette(20)[:10])  # ids keep their colour
+
+
+def test_colorize_buckets():
+    codes = np.array([[0, 1, 2], [2, 1, 0]])
+    out = colorize_buckets(codes, 3, alpha=200)
+    assert out.shape == (2, 3, 4) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[..., :3], bucket_palette(3)[codes])
+    assert np.all(out[..., 3] == 200)
+    with pytest.raises(ValueError):
+        colorize_buckets(codes, 2)
+
+
+def test_colormap_is_inferno():
+    table = colormap_table()
+    assert table.shape == (256, 3) and table.dtype == np.uint8
+    assert tuple(table[0]) == (0, 0, 4) and tuple(table[-1]) == (252, 255, 164)
+    luma = table.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    assert np.all(np.diff(luma) > -0.5) and np.diff(luma[::8]).min() > 0  # lightness rises (rounding aside)
+
+
+def test_heatmap_rgba():
+    w = np.array([[0.0, 1e-5, 1e-3, 1e-2, 0.1]])
+    out = heatmap_rgba(w)  # log, 3 decades below the max
+    assert out.shape == (1, 5, 4) and out.dtype == np.uint8
+    assert out[0, 0, 3] == 0 and out[0, 1, 3] == 0  # nothing, and below the range: transparent
+    assert out[0, 4, 3] == 255 and tuple(out[0, 4, :3]) == tuple(colormap_table()[-1])
+    np.testing.assert_allclose(normalise_weights(w), [[0, 0, 1 / 3, 2 / 3, 1]])
+    assert np.all(np.diff(out[0, 2:, :3].astype(int) @ np.array([299, 587, 114])) > 0)
+    np.testing.assert_allclose(normalise_weights(w, scale="linear"), w / 0.1)
+    np.testing.assert_allclose(normalise_weights(w, scale="gamma", gamma=0.5), np.sqrt(w / 0.1))
+    np.testing.assert_allclose(normalise_weights(w, vmax=0.01, scale="linear"), np.minimum(w / 0.01, 1))
+    opaque = heatmap_rgba(w, fade=0.0)
+    assert np.all(opaque[..., 3] == 255)
+    assert np.all(heatmap_rgba(np.zeros((2, 2)))[..., 3] == 0)  # no weight at all: fully transparent
+    assert np.all(heatmap_rgba(w, alpha=100)[..., 3] <= 100)
+    with pytest.raises(ValueError):
+        normalise_weights(w, scale="cubic")
+
+
+def test_mask_and_backdrop():
+    mask = np.array([[True, False], [False, True]])
+    out = mask_rgba(mask, (10, 20, 30), alpha=180)
+    assert tuple(out[0, 0]) == (10, 20, 30, 180) and tuple(out[0, 1]) == (0, 0, 0, 0)
+    rgb = np.array([[[255, 255, 255], [0, 0, 0]]], dtype=np.uint8)
+    grey = dimmed_grey(rgb, level=0.5)
+    assert grey.shape == (1, 2, 3) and grey.dtype == np.uint8
+    assert tuple(grey[0, 0]) == (128, 128, 128) and tuple(grey[0, 1]) == (0, 0, 0)
+    assert dimmed_grey(np.dstack([rgb, np.full((1, 2), 255, np.uint8)])).shape == (1, 2, 3)
+
+
+def test_bucket_size_summary():
+    summary = bucket_size_summary(np.array([3, 0, 40, 5, 0, 17]), chunk=16)
+    assert (summary.buckets, summary.largest, summary.largest_id) == (6, 40, 2)
+    assert summary.median == 4.0 and summary.empty == 2 and summary.over_chunk == 2
+    assert bucket_size_summary(np.array([], dtype=int), chunk=16).buckets == 0
+
+
+def test_log_axis():
+    np.testing.assert_allclose(log_axis(np.array([0, 9, 99])), [0, 1, 2])
+    assert log_axis_ticks(250) == [(log_axis(1), "1"), (log_axis(10), "10"), (log_axis(100), "100")]
+    assert log_axis_ticks(0) == [(log_axis(1), "1")]
