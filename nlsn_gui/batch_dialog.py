@@ -90,6 +90,7 @@ class BatchDialog(QDialog):
         self.stop_button = self.buttons.addButton("Stop", QDialogButtonBox.RejectRole)
         self.close_button = self.buttons.addButton(QDialogButtonBox.Close)
         self.stop_button.setEnabled(False)
+        self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.close_button.clicked.connect(self.close)
@@ -113,6 +114,7 @@ class BatchDialog(QDialog):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(edit, 1)
         button = QPushButton("Browse…")
+        button.setAutoDefault(False)  # Enter starts the batch, it does not open a file dialog
         button.clicked.connect(lambda: self._browse(edit, title))
         row.addWidget(button)
         return box
