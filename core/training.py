@@ -36,7 +36,7 @@ from core.checkpoint import load_model, save_model
 from core.errors import NLSNError
 from core.fileio import atomic_write, os_error_reason
 from core.interrupt import interruptible
-from core.nlsn import NLSN, NLSNConfig, count_parameters, preset
+from core.nlsn import NLSN, PRESETS, NLSNConfig, count_parameters, preset
 
 TRAIN_STATE_FORMAT = "nlsn-train-state"
 EMA_DECAY = 0.98  # smoothing of the loss for the explosion check
@@ -607,7 +607,12 @@ class Trainer:
                                          (cfg.iters - self.step) / max(rate, 1e-9), _memory_bytes(device)))
                     window_loss, window_steps, window_start = 0.0, 0, now
                 if self.step % cfg.val_every == 0 or self.step == cfg.iters:
-                    self._validate(model, device)
+                    try:
+                        self._validate(model, device)
+                    except _AbortStep:  # stop() during a validation: skip it and stop as usual
+                        if self.step >= cfg.iters:
+                            self._save_checkpoint(model, optimizer, elapsed=self._elapsed())
+                        break
                 if self.step % cfg.save_every == 0 or self.step == cfg.iters:
                     self._save_checkpoint(model, optimizer, elapsed=self._elapsed())
         finally:
@@ -675,3 +680,426 @@ def default_data_dirs() -> Sequence[Path]:
 def default_val_dir() -> Path | None:
     path = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmark" / "Set5"
     return path if path.is_dir() else None
+
+
+# --------------------------------------------------------------------------- for the GUI
+
+
+def check_setup(config: TrainConfig, run_dir: str | os.PathLike, *, resume: bool = False) -> None:
+    """Fail fast, with one readable line, on what would only fail once a run had started."""
+    config.validate()
+    for folder in config.data:
+        if not Path(folder).is_dir():
+            raise NLSNError(f"training folder not found: {folder}")
+    for folder in config.lr_data or []:
+        if not Path(folder).is_dir():
+            raise NLSNError(f"LR folder not found: {folder}")
+    if config.val and not Path(config.val).is_dir():
+        raise NLSNError(f"validation folder not found: {config.val}")
+    if config.preset not in PRESETS:
+        raise NLSNError(f"unknown configuration {config.preset!r}; choose from {', '.join(PRESETS)}")
+    run_dir = Path(run_dir)
+    if not str(run_dir).strip():
+        raise NLSNError("choose an output folder for the run")
+    if resume:
+        if not (run_dir / "config.json").is_file():
+            raise NLSNError(f"{run_dir}: not a training run (no config.json)")
+    else:
+        if (run_dir / "config.json").exists():
+            raise NLSNError(f"{run_dir} already holds a run: resume it, or choose another output folder")
+        if run_dir.exists() and not run_dir.is_dir():
+            raise NLSNError(f"{run_dir} is a file, not a folder")
+
+
+def stack_previews(strips: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Preview strips (LR | SR | HR) one under the other, exactly as saved in ``previews/NNNNNNNN.png``."""
+    if not strips:
+        return None
+    width = max(s.shape[1] for s in strips)
+    padded = [np.pad(s, ((0, 2), (0, width - s.shape[1]), (0, 0))) for s in strips]
+    return np.ascontiguousarray(np.concatenate(padded, axis=0))
+
+
+def smooth(values: Sequence[float] | np.ndarray, smoothing: float) -> np.ndarray:
+    """Debiased exponential moving average (TensorBoard's smoothing slider).
+
+    ``smoothing`` in [0, 1) is the weight of the past: 0 returns the values, 0.99 is very smooth;
+    the first points are debiased so the curve does not start from zero.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    w = float(min(max(smoothing, 0.0), 0.999))
+    out = np.empty_like(values)
+    acc = 0.0
+    for i, v in enumerate(values.tolist()):
+        acc = w * acc + (1.0 - w) * v
+        out[i] = acc / (1.0 - w ** (i + 1)) if w > 0 else acc
+    return out
+
+
+@dataclass
+class HistorySnapshot:
+    """A consistent copy of a :class:`RunHistory`, safe to read on any thread."""
+
+    version: int
+    steps: np.ndarray  # (n,) int64: steps of the train log lines
+    losses: np.ndarray  # (n,) float64: mean L1 loss since the previous line
+    lrs: np.ndarray  # (n,) float64
+    it_s: np.ndarray  # (n,) float64: iterations per second
+    val_steps: np.ndarray  # (m,) int64
+    psnr: np.ndarray  # (m,) float64, dB
+    ssim: np.ndarray  # (m,) float64
+    preview_steps: list[int]
+    step: int  # the newest step seen
+    iters: int | None  # the run's target
+    eta_s: float
+    memory_bytes: int
+    state: str
+    message_count: int
+    checkpoint_step: int | None
+    finished: FinishedEvent | None
+
+    @property
+    def best_index(self) -> int | None:
+        return int(np.argmax(self.psnr)) if len(self.psnr) else None
+
+    @property
+    def best_psnr(self) -> float | None:
+        i = self.best_index
+        return None if i is None else float(self.psnr[i])
+
+    @property
+    def best_step(self) -> int | None:
+        i = self.best_index
+        return None if i is None else int(self.val_steps[i])
+
+
+class RunHistory:
+    """Everything a training run has reported, fed by a trainer's listener on any thread.
+
+    Call the history itself as the listener (``Trainer(..., listener=history)``); readers take a
+    :meth:`snapshot` (lists copied under a lock) whenever they like, so a UI can refresh at its own
+    pace and never per event. :meth:`from_metrics` rebuilds the same record from a run folder
+    (``metrics.jsonl``, ``config.json``, ``previews/``) for past runs, and :meth:`update_from_metrics`
+    follows a folder that another process is writing. A resumed run that redoes steps replaces
+    the records from that step on, as ``metrics.jsonl`` does.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike | None = None, *, max_previews: int = 50) -> None:
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.max_previews = max_previews
+        self.config: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._version = 0
+        self._steps: list[int] = []
+        self._losses: list[float] = []
+        self._lrs: list[float] = []
+        self._it_s: list[float] = []
+        self._val_steps: list[int] = []
+        self._psnr: list[float] = []
+        self._ssim: list[float] = []
+        self._previews: list[tuple[int, Any]] = []  # (step, list of strips | Path of a preview png)
+        self._preview_cache: dict[int, np.ndarray] = {}
+        self._messages: list[tuple[str, str]] = []  # (level, text)
+        self._step = 0
+        self._iters: int | None = None
+        self._eta_s = math.nan
+        self._memory = 0
+        self._state = "idle"
+        self._checkpoint_step: int | None = None
+        self._finished: FinishedEvent | None = None
+        self._ema_key: tuple[float, int] | None = None  # (smoothing, truncations) of the cached EMA
+        self._ema: list[float] = []
+        self._ema_acc: tuple[float, int] = (0.0, 0)
+        self._truncations = 0
+        self._metrics_offset = 0
+        self._metrics_size = 0
+
+    # ------------------------------------------------------------------ writing
+
+    def __call__(self, event: Event) -> None:
+        self.add(event)
+
+    def add(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, StepEvent):
+                self._add_train(event.step, event.loss, event.lr, event.it_per_s)
+                self._iters = event.iters
+                self._eta_s = float(event.eta_s)
+                self._memory = int(event.memory_bytes)
+                if self._state in ("idle", "starting"):
+                    self._state = "running"
+            elif isinstance(event, ValidationEvent):
+                self._add_validation(event.step, event.psnr, event.ssim)
+                if event.previews:
+                    self._add_preview(event.step, [np.asarray(s) for s in event.previews])
+                elif event.preview_path is not None:
+                    self._add_preview(event.step, Path(event.preview_path))
+            elif isinstance(event, CheckpointEvent):
+                self._checkpoint_step = event.step
+            elif isinstance(event, MessageEvent):
+                self._messages.append((event.level, event.text))
+            elif isinstance(event, FinishedEvent):
+                self._finished = event
+                self._state = event.reason
+                self._step = event.step
+                self._eta_s = math.nan
+            self._version += 1
+
+    def message(self, text: str, level: str = "info") -> None:
+        """A message from the application itself (e.g. a failure outside the trainer)."""
+        self.add(MessageEvent(text, level))
+
+    def set_state(self, state: str) -> None:
+        with self._lock:
+            self._state = state
+            self._version += 1
+
+    def _truncate(self, step: int) -> None:
+        """Forget records at ``step`` and later: a resumed run redoes them."""
+        keep = sum(1 for s in self._steps if s < step)
+        if keep < len(self._steps):
+            del self._steps[keep:], self._losses[keep:], self._lrs[keep:], self._it_s[keep:]
+            self._truncations += 1
+        vkeep = sum(1 for s in self._val_steps if s < step)
+        del self._val_steps[vkeep:], self._psnr[vkeep:], self._ssim[vkeep:]
+        self._previews = [p for p in self._previews if p[0] < step]
+        self._preview_cache = {k: v for k, v in self._preview_cache.items() if k < step}
+
+    def _add_train(self, step: int, loss: float, lr: float, it_s: float) -> None:
+        if self._steps and step <= self._steps[-1]:
+            self._truncate(step)
+        self._steps.append(int(step))
+        self._losses.append(float(loss))
+        self._lrs.append(float(lr))
+        self._it_s.append(float(it_s))
+        self._step = int(step)
+
+    def _add_validation(self, step: int, psnr: float, ssim: float) -> None:
+        if self._val_steps and step <= self._val_steps[-1]:
+            keep = sum(1 for s in self._val_steps if s < step)
+            del self._val_steps[keep:], self._psnr[keep:], self._ssim[keep:]
+        self._val_steps.append(int(step))
+        self._psnr.append(float(psnr))
+        self._ssim.append(float(ssim))
+
+    def _add_preview(self, step: int, preview: Any) -> None:
+        self._previews = [p for p in self._previews if p[0] < step]
+        self._preview_cache = {k: v for k, v in self._preview_cache.items() if k < step}
+        self._previews.append((int(step), preview))
+        if len(self._previews) > self.max_previews:
+            dropped = self._previews[: len(self._previews) - self.max_previews]
+            del self._previews[: len(dropped)]
+            for s, _ in dropped:
+                self._preview_cache.pop(s, None)
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def version(self) -> int:
+        """Changes whenever something was added: readers can skip work when it did not."""
+        return self._version
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    def snapshot(self) -> HistorySnapshot:
+        with self._lock:
+            return HistorySnapshot(
+                version=self._version,
+                steps=np.array(self._steps, dtype=np.int64),
+                losses=np.array(self._losses, dtype=np.float64),
+                lrs=np.array(self._lrs, dtype=np.float64),
+                it_s=np.array(self._it_s, dtype=np.float64),
+                val_steps=np.array(self._val_steps, dtype=np.int64),
+                psnr=np.array(self._psnr, dtype=np.float64),
+                ssim=np.array(self._ssim, dtype=np.float64),
+                preview_steps=[s for s, _ in self._previews],
+                step=self._step,
+                iters=self._iters,
+                eta_s=self._eta_s,
+                memory_bytes=self._memory,
+                state=self._state,
+                message_count=len(self._messages),
+                checkpoint_step=self._checkpoint_step,
+                finished=self._finished,
+            )
+
+    def messages(self, start: int = 0) -> list[tuple[str, str]]:
+        """(level, text) of the messages from number ``start`` on."""
+        with self._lock:
+            return list(self._messages[start:])
+
+    def ema(self, smoothing: float) -> np.ndarray:
+        """The smoothed loss curve (see :func:`smooth`), extended incrementally between calls."""
+        with self._lock:
+            key = (float(smoothing), self._truncations)
+            if key != self._ema_key or len(self._ema) > len(self._losses):
+                self._ema_key, self._ema, self._ema_acc = key, [], (0.0, 0)
+            new = self._losses[len(self._ema):]
+            if new:
+                w = float(min(max(smoothing, 0.0), 0.999))
+                acc, n = self._ema_acc
+                for v in new:
+                    acc = w * acc + (1.0 - w) * v
+                    n += 1
+                    self._ema.append(acc / (1.0 - w**n) if w > 0 else acc)
+                self._ema_acc = (acc, n)
+            return np.array(self._ema, dtype=np.float64)
+
+    def preview(self, index: int) -> np.ndarray | None:
+        """The preview of validation number ``index`` (of the kept ones): strips stacked, (h, w, 3) uint8."""
+        with self._lock:
+            if not -len(self._previews) <= index < len(self._previews):
+                return None
+            step, item = self._previews[index]
+            cached = self._preview_cache.get(step)
+        if cached is not None:
+            return cached
+        if isinstance(item, Path):
+            from core.imageio import load_image
+
+            try:
+                pixels = load_image(item).pixels
+            except NLSNError:
+                return None
+            image = np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
+            if image.dtype != np.uint8:
+                image = (image >> 8).astype(np.uint8)
+        else:
+            image = stack_previews(item)
+        with self._lock:
+            self._preview_cache[step] = image
+        return image
+
+    # ------------------------------------------------------------------ past runs
+
+    @classmethod
+    def from_metrics(cls, run_dir: str | os.PathLike, *, max_previews: int = 50) -> "RunHistory":
+        """The history of a run folder written by :class:`Trainer` (finished, stopped or running elsewhere)."""
+        run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise NLSNError(f"run folder not found: {run_dir}")
+        if not (run_dir / "config.json").is_file() and not (run_dir / "metrics.jsonl").is_file():
+            raise NLSNError(f"{run_dir}: not a training run (no config.json or metrics.jsonl)")
+        history = cls(run_dir, max_previews=max_previews)
+        try:
+            history.config = json.loads((run_dir / "config.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            history.config = {}
+        iters = history.config.get("iters")
+        history._iters = int(iters) if isinstance(iters, int) else None
+        history.update_from_metrics()
+        return history
+
+    def update_from_metrics(self) -> bool:
+        """Read what was appended to ``metrics.jsonl`` (and ``previews/``) since the last call; True if anything."""
+        if self.run_dir is None:
+            return False
+        path = self.run_dir / "metrics.jsonl"
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return False
+        with self._lock:
+            if size < self._metrics_size:  # rewritten (a resume truncated it): start over
+                self._metrics_offset = 0
+            self._metrics_size = size
+            if size == self._metrics_offset:
+                return False
+            try:
+                with open(path, "rb") as fh:
+                    fh.seek(self._metrics_offset)
+                    data = fh.read()
+            except OSError:
+                return False
+            end = data.rfind(b"\n") + 1  # a half-written last line waits for the next call
+            if end == 0:
+                return False
+            if self._metrics_offset == 0:
+                self._clear_records()
+            self._metrics_offset += end
+            for line in data[:end].splitlines():
+                try:
+                    record = json.loads(line)
+                    step = int(record["step"])
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                    continue
+                if "psnr" in record:
+                    self._add_validation(step, float(record["psnr"]), float(record.get("ssim", math.nan)))
+                elif "loss" in record:
+                    self._add_train(step, float(record["loss"]), float(record.get("lr", math.nan)),
+                                    float(record.get("it_s", math.nan)))
+            previews = sorted((self.run_dir / "previews").glob("[0-9]*.png"))[-self.max_previews:]
+            known = {s for s, _ in self._previews}
+            for p in previews:
+                if p.stem.isdigit() and int(p.stem) not in known:
+                    self._add_preview(int(p.stem), p)
+            self._previews.sort(key=lambda item: item[0])
+            if self._finished is None:
+                if self._iters is not None and self._step >= self._iters:
+                    self._state = "completed"
+                elif self._steps:
+                    self._state = "stopped"
+            self._version += 1
+            return True
+
+    def _clear_records(self) -> None:
+        for records in (self._steps, self._losses, self._lrs, self._it_s, self._val_steps, self._psnr, self._ssim):
+            records.clear()
+        self._previews.clear()
+        self._preview_cache.clear()
+        self._truncations += 1
+        self._step = 0
+
+
+_WARM = threading.Event()
+_WARM_LOCK = threading.Lock()
+_WARM_STARTED = False
+
+
+def warm_up() -> threading.Event:
+    """Import the training engine's heavy parts on a background thread, once; returns an event set when done.
+
+    For an interactive caller (the GUI), whose UI thread must not stall while a run starts: the
+    first optimiser pulls in ``torch._dynamo`` (about a second of imports whose C parts hold the
+    GIL for up to ~100 ms at a time), and TensorBoard's writer is not light either. Afterwards
+    everything alive is frozen out of the cyclic garbage collector (``gc.freeze``): a full
+    collection walking torch's millions of objects holds the GIL for 100-200 ms.
+    """
+    global _WARM_STARTED
+    with _WARM_LOCK:
+        if _WARM_STARTED:
+            return _WARM
+        _WARM_STARTED = True
+
+    def work() -> None:
+        import gc
+
+        collecting = gc.isenabled()
+        gc.disable()  # importing makes many objects: no full collections meanwhile
+        try:
+            import importlib
+
+            for name in ("core.data", "core.evaluation"):
+                importlib.import_module(name)
+
+            torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-4)
+            try:
+                importlib.import_module("torch.utils.tensorboard")
+            except ImportError:
+                pass
+        except Exception:  # noqa: BLE001 - only a warm-up: a run reports real problems itself
+            pass
+        finally:
+            gc.freeze()  # what exists now lives as long as the process
+            if collecting:
+                gc.enable()
+            _WARM.set()
+
+    threading.Thread(target=work, name="nlsn-train-warm-up", daemon=True).start()
+    return _WARM

@@ -100,6 +100,9 @@ class MainWindow(QMainWindow):
         w.failed.connect(self._job_failed)
         w.cancelled.connect(self._job_cancelled)
         self.worker.busyChanged.connect(self._busy_changed)
+        from nlsn_gui.training_panel import install_training_panel
+
+        self.training_panel = install_training_panel(self)
         self._restore_settings()
         self._refresh_models()
         self._update_actions()
@@ -483,8 +486,11 @@ class MainWindow(QMainWindow):
                                   model=path, device=str(self.device_box.currentData()), seed=self.seed_box.value()))
 
     def cancel(self) -> None:
-        if self.worker.busy:
-            self.worker.cancel()
+        """Cancel the window's own jobs (open, upscale, save, inspect); a training run has its
+        own Stop in the training panel and is left alone."""
+        if self._job_kind:
+            for job_id in list(self._job_kind):
+                self.worker.cancel(job_id)
             self._set_status("Cancelling…")
 
     # ------------------------------------------------------------------ saving
@@ -672,6 +678,9 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl(url))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if not self.training_panel.confirm_close():  # a run: ask, then stop it with a checkpoint
+            event.ignore()
+            return
         self._save_settings()
         self.worker.shutdown()
         super().closeEvent(event)

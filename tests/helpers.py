@@ -17,3 +17,19 @@ def smooth_image(h: int, w: int, *, seed: int = 0, channels: int = 3) -> np.ndar
     img[disc] = img[disc] * 0.4 + 0.5
     img += rng.normal(0, 0.02, img.shape)
     return np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
+
+
+def training_folders(root, *, n_train: int = 4, train_size=(40, 44), n_val: int = 2, val_size=(24, 28)):
+    """(train, val) folders of PNG images made in code, for training runs in tests and benchmarks."""
+    from pathlib import Path
+
+    from PIL import Image as PILImage
+
+    train, val = Path(root) / "train", Path(root) / "val"
+    train.mkdir(parents=True)
+    val.mkdir()
+    for i in range(n_train):
+        PILImage.fromarray(smooth_image(*train_size, seed=i)).save(train / f"t{i}.png")
+    for i in range(n_val):
+        PILImage.fromarray(smooth_image(*val_size, seed=10 + i)).save(val / f"v{i}.png")
+    return train, val

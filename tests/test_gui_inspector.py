@@ -322,11 +322,12 @@ def test_main_cancel_stops_the_inspection(qtbot, window, tiny_model):
             threading.Event().wait(0.005)
         ctx.check()
 
-    window.worker.submit("block", blocker)
+    block_id = window.worker.submit("block", blocker)  # not a window job: Cancel leaves it alone
     qtbot.waitUntil(started.is_set, timeout=TIMEOUT)
     panel.inspect()
     assert not panel.inspect_button.isEnabled() and panel.inspect_button.text() == "Inspecting…"
     window.cancel()
+    window.worker.cancel(block_id)
     idle(qtbot, window)
     assert window.status_label.text() == "Cancelled"
     assert panel.inspection is None and panel.inspect_button.isEnabled()

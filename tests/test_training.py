@@ -28,22 +28,14 @@ from core.training import (
     ValidationEvent,
     read_metrics,
 )
-from tests.helpers import smooth_image
+from tests.helpers import smooth_image, training_folders
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
-    base = tmp_path_factory.mktemp("data")
-    train, val = base / "train", base / "val"
-    train.mkdir()
-    val.mkdir()
-    for i in range(4):
-        PILImage.fromarray(smooth_image(40, 44, seed=i)).save(train / f"t{i}.png")
-    for i in range(2):
-        PILImage.fromarray(smooth_image(24, 28, seed=10 + i)).save(val / f"v{i}.png")
-    return train, val
+    return training_folders(tmp_path_factory.mktemp("data"))
 
 
 def tiny_config(folders, **kw) -> TrainConfig:
@@ -285,3 +277,138 @@ def test_sigkilled_cli_run_resumes_and_finishes(folders, tmp_path):
     steps = [r["step"] for r in read_metrics(run)]
     assert steps == list(range(5, 301, 5))
     assert torch.load(ckpt, weights_only=True)["step"] == 300
+
+
+# --------------------------------------------------------------------------- for the GUI: RunHistory
+
+import numpy as np  # noqa: E402
+
+
+def test_stop_during_a_validation_stops_cleanly_with_a_checkpoint(folders, tmp_path, monkeypatch):
+    import core.evaluation as evaluation
+
+    real = evaluation.evaluate
+    holder = {}
+
+    def stop_then_evaluate(*args, **kwargs):
+        holder["t"].stop()  # arrives while the validation runs the network
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", stop_then_evaluate)
+    holder["t"] = Trainer(tiny_config(folders, iters=100, val_every=3, save_every=100), tmp_path / "run")
+    result = holder["t"].run()
+    assert result.reason == "stopped" and result.step == 3
+    assert torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)["step"] == 3
+
+
+def test_run_history_records_a_run_like_its_metrics(folders, tmp_path):
+    from core.training import RunHistory, smooth, stack_previews
+
+    history = RunHistory(tmp_path / "run")
+    events = []
+    Trainer(tiny_config(folders, iters=6), tmp_path / "run", listener=lambda e: (events.append(e), history(e))).run()
+    snap = history.snapshot()
+    records = read_metrics(tmp_path / "run")
+    train = [r for r in records if "loss" in r]
+    vals = [r for r in records if "psnr" in r]
+    assert snap.steps.tolist() == [r["step"] for r in train] == [1, 2, 3, 4, 5, 6]
+    assert np.allclose(snap.losses, [r["loss"] for r in train], atol=1e-6)
+    assert np.allclose(snap.lrs, [r["lr"] for r in train])
+    assert snap.val_steps.tolist() == [3, 6] and np.allclose(snap.psnr, [r["psnr"] for r in vals], atol=1e-4)
+    assert snap.state == "completed" and snap.step == 6 and snap.iters == 6 and snap.checkpoint_step == 6
+    assert snap.best_psnr == max(snap.psnr) and snap.best_step in (3, 6)
+    assert snap.preview_steps == [3, 6] and history.messages()
+    # the previews are the strips stacked exactly as the run's preview files
+    from core.imageio import load_image
+
+    for i, step in enumerate(snap.preview_steps):
+        assert np.array_equal(history.preview(i), load_image(tmp_path / "run" / "previews" / f"{step:08d}.png").pixels)
+    strips = next(e for e in events if isinstance(e, ValidationEvent)).previews
+    assert np.array_equal(stack_previews(strips), history.preview(0))
+    # the EMA is computed incrementally and equals the one-shot version
+    assert np.allclose(history.ema(0.6), smooth(snap.losses, 0.6))
+    assert smooth([2.0, 2.0, 2.0], 0.9).tolist() == pytest.approx([2.0, 2.0, 2.0])  # debiased
+    assert smooth([1.0, 3.0], 0.0).tolist() == [1.0, 3.0]
+
+    reopened = RunHistory.from_metrics(tmp_path / "run")
+    again = reopened.snapshot()
+    assert again.steps.tolist() == snap.steps.tolist() and np.allclose(again.losses, snap.losses, atol=1e-6)
+    assert again.val_steps.tolist() == [3, 6] and again.state == "completed" and again.iters == 6
+    assert reopened.config["preset"] == "tiny"
+    assert np.array_equal(reopened.preview(1), history.preview(1))
+    assert reopened.update_from_metrics() is False  # nothing new
+
+
+def test_run_history_follows_a_growing_metrics_file_and_resumes(tmp_path):
+    from core.training import RunHistory
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"iters": 10, "scale": 2}))
+    lines = [{"step": s, "loss": 1.0 / s, "lr": 1e-4, "it_s": 5.0, "time": 0} for s in (1, 2, 3)]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines) + '{"step": 4, "lo')
+    history = RunHistory.from_metrics(run)
+    assert history.snapshot().steps.tolist() == [1, 2, 3] and history.state == "stopped"
+    version = history.version
+    with open(run / "metrics.jsonl", "a") as fh:  # the cut line is completed, more follow
+        fh.write('ss": 0.25, "lr": 1e-4, "it_s": 5.0, "time": 0}\n{"step": 4, "psnr": 30.0, "ssim": 0.9, "time": 0}\n')
+    assert history.update_from_metrics() and history.version > version
+    snap = history.snapshot()
+    assert snap.steps.tolist() == [1, 2, 3, 4] and snap.val_steps.tolist() == [4]
+    # a resumed run redoes steps after its checkpoint: later records are replaced
+    history(StepEvent(3, 10, 0.5, 1e-4, 5.0, 1.0, 0))
+    snap = history.snapshot()
+    assert snap.steps.tolist() == [1, 2, 3] and snap.losses[-1] == 0.5 and snap.val_steps.tolist() == []
+    history(FinishedEvent(3, "stopped", "stopped"))
+    assert history.state == "stopped"
+    with pytest.raises(NLSNError, match="not a training run"):
+        RunHistory.from_metrics(tmp_path)
+    with pytest.raises(NLSNError, match="not found"):
+        RunHistory.from_metrics(tmp_path / "nowhere")
+
+
+def test_run_history_is_fed_from_another_thread(tmp_path):
+    from core.training import RunHistory
+
+    history = RunHistory(max_previews=5)
+    strip = np.zeros((4, 12, 3), np.uint8)
+
+    def feed():
+        for s in range(1, 2001):
+            history(StepEvent(s, 2000, 1.0, 1e-4, 1.0, 0.0, 0))
+            if s % 100 == 0:
+                history(ValidationEvent(s, 30.0, 0.9, 30.0, False, [strip]))
+
+    thread = threading.Thread(target=feed)
+    thread.start()
+    while thread.is_alive():
+        snap = history.snapshot()
+        assert len(snap.steps) == len(snap.losses) == len(snap.lrs)
+        history.ema(0.9)
+    thread.join()
+    snap = history.snapshot()
+    assert len(snap.steps) == 2000 and snap.preview_steps == [1600, 1700, 1800, 1900, 2000]  # the last N kept
+    assert history.preview(0).shape == (6, 12, 3) and len(history.ema(0.9)) == 2000
+
+
+def test_check_setup_explains_what_is_wrong(folders, tmp_path):
+    from core.training import check_setup
+
+    train, val = folders
+    good = tiny_config(folders)
+    check_setup(good, tmp_path / "new")
+    with pytest.raises(NLSNError, match="training folder not found"):
+        check_setup(tiny_config(folders, data=[str(tmp_path / "missing")]), tmp_path / "new")
+    with pytest.raises(NLSNError, match="validation folder not found"):
+        check_setup(tiny_config(folders, val=str(tmp_path / "nope")), tmp_path / "new")
+    with pytest.raises(NLSNError, match="unknown configuration"):
+        check_setup(tiny_config(folders, preset="huge"), tmp_path / "new")
+    with pytest.raises(NLSNError, match="batch must be positive"):
+        check_setup(tiny_config(folders, batch=0), tmp_path / "new")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "config.json").write_text("{}")
+    with pytest.raises(NLSNError, match="already holds a run"):
+        check_setup(good, tmp_path / "old")
+    check_setup(good, tmp_path / "old", resume=True)
+    with pytest.raises(NLSNError, match="not a training run"):
+        check_setup(good, tmp_path / "new", resume=True)
