@@ -172,3 +172,15 @@ def test_batch_dialog_processes_a_folder(qtbot, window, tiny_model, tmp_path):
     dialog.start()
     qtbot.waitUntil(lambda: dialog.job_id is None, timeout=TIMEOUT)
     assert "0 upscaled, 2 skipped" in dialog.status.text()
+
+
+def test_self_test_drives_the_real_window(qtbot, tmp_path):
+    from core.registry import bundled_models
+    from nlsn_gui.app import main
+
+    if "nlsn-light-x2" not in bundled_models():
+        pytest.skip("no bundled x2 model")
+    out = tmp_path / "self-test.png"
+    assert main(["--self-test", str(out)]) == 0
+    result = load_image(out)
+    assert (result.width, result.height) == (384, 256)
