@@ -174,13 +174,21 @@ def test_batch_dialog_processes_a_folder(qtbot, window, tiny_model, tmp_path):
     assert "0 upscaled, 2 skipped" in dialog.status.text()
 
 
-def test_self_test_drives_the_real_window(qtbot, tmp_path):
+def test_self_test_drives_the_real_window(tmp_path):
+    # In a child process: app.exec() ends with aboutToQuit, which tears down pyqtgraph for good.
+    import os
+    import subprocess
+    import sys
+
     from core.registry import bundled_models
-    from nlsn_gui.app import main
 
     if "nlsn-light-x2" not in bundled_models():
         pytest.skip("no bundled x2 model")
     out = tmp_path / "self-test.png"
-    assert main(["--self-test", str(out)]) == 0
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-m", "nlsn_gui", "--self-test", str(out)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "self-test: sample.png upscaled" in done.stdout
     result = load_image(out)
     assert (result.width, result.height) == (384, 256)
