@@ -89,15 +89,17 @@ def peak_bytes(config: NLSNConfig, height: int, width: int, *, element_size: int
     """Estimated peak memory of one no-grad forward at LR size height x width.
 
     Per LR position: a few feature maps alive across the body, plus the largest stage — the
-    reference sparse attention (R rounds of sorted/padded/neighbour copies of both embeddings and
-    the (k, 3k) score and weight tensors) or the upsampler (s^2 F channels, twice).
+    sparse attention's fast path (per round: the gathered queries, normalised keys and values,
+    the outputs and their unsorted copy, int64 indices; the window scores are bounded by a
+    constant) or the upsampler (s^2 F channels, twice).
     """
     f, r, k = config.n_feats, config.n_hashes, config.chunk_size
     length = height * width
     k = min(k, max(length, 1))
     c = f // config.reduction
     base = 4 * f
-    attention = r * (6 * (f + c) + 6 * k + 2 * f) if config.use_nlsa else 0
+    indices = 8 * 4 // element_size  # four int64 arrays per round, in elements
+    attention = r * (2 * c + 3 * f + indices) + 2 * f if config.use_nlsa else 0
     tail = 2 * config.scale**2 * f
     per_position = base + max(attention, 2 * f, tail)
     return int(SAFETY * element_size * per_position * length)

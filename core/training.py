@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.allocator import keep_freed_memory
 from core.checkpoint import load_model, save_model
 from core.errors import NLSNError
 from core.fileio import atomic_write, os_error_reason
@@ -533,6 +534,8 @@ class Trainer:
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         device = self._device()
+        if device.type == "cpu":
+            keep_freed_memory()  # every step re-allocates the same large tensors (core/allocator.py)
         sampler = self._load_data()
         model = self._build_model().to(device)
         self.model = model  # the unwrapped network (e.g. for "use this model" in the GUI)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.released import ReleasedNLSA
-from core.nlsa import NonLocalSparseAttention, compute_buckets, n_buckets
+from core.nlsa import NonLocalSparseAttention, compute_buckets, hash_codes, n_buckets
 
 
 def make_pair(channels=16, n_hashes=4, chunk_size=16, res_scale=1.0):
@@ -131,16 +131,18 @@ def test_buckets_partition_every_round():
 
 @pytest.mark.parametrize("shape", [(2, 16, 13, 11), (1, 16, 4, 3), (1, 16, 24, 24)])
 @pytest.mark.parametrize("block_scores", [1, 5000, 2**23])
-@pytest.mark.parametrize("fast", ["blocked", "flash-cpu"])
+@pytest.mark.parametrize("fast", ["blocked", "flash-cpu", "fast"])
 def test_fast_paths_match_reference(shape, block_scores, fast):
     from core.nlsa import (
         combine_rounds,
         sparse_attention_blocked,
+        sparse_attention_fast,
         sparse_attention_flash_cpu,
         sparse_attention_reference,
     )
 
-    fast_fn = sparse_attention_blocked if fast == "blocked" else sparse_attention_flash_cpu
+    fast_fn = {"blocked": sparse_attention_blocked, "flash-cpu": sparse_attention_flash_cpu,
+               "fast": sparse_attention_fast}[fast]
 
     torch.manual_seed(0)
     module = NonLocalSparseAttention(16, n_hashes=3, chunk_size=16)
@@ -161,16 +163,18 @@ def test_fast_paths_match_reference(shape, block_scores, fast):
         module.zero_grad()
     assert (outputs[0][0] - outputs[1][0]).abs().max() <= 1e-4
     assert (outputs[0][1] - outputs[1][1]).abs().max() <= 1e-4
-    if fast == "blocked":  # the fused kernel is inference-only (its backward drops d lse)
+    if fast != "flash-cpu":  # the fused kernel is inference-only (its backward drops d lse)
         for a, b in zip(*grads):
             assert (a - b).abs().max() <= 1e-4
 
 
-def test_blocked_attention_can_be_interrupted_between_blocks():
+@pytest.mark.parametrize("impl", ["blocked", "fast"])
+def test_attention_can_be_interrupted_between_blocks(impl):
     from core.errors import Cancelled
     from core.interrupt import interruptible
 
     module = NonLocalSparseAttention(16, n_hashes=2, chunk_size=16)
+    module.impl = impl
     calls = []
 
     def check():
@@ -180,13 +184,54 @@ def test_blocked_attention_can_be_interrupted_between_blocks():
 
     import core.nlsa as nlsa
 
-    old = nlsa.BLOCK_SCORES
-    nlsa.BLOCK_SCORES = 1  # one chunk per block
+    old = nlsa.BLOCK_SCORES, nlsa.FAST_BLOCK_SCORES
+    nlsa.BLOCK_SCORES = nlsa.FAST_BLOCK_SCORES = 1  # one chunk per block
     try:
         with interruptible(check), pytest.raises(Cancelled):
             module(torch.randn(1, 16, 24, 24))
     finally:
-        nlsa.BLOCK_SCORES = old
+        nlsa.BLOCK_SCORES, nlsa.FAST_BLOCK_SCORES = old
     assert len(calls) == 3
     module(torch.randn(1, 16, 24, 24))  # outside the block nothing is checked
     assert len(calls) == 3
+
+
+def test_hash_codes_break_ties_like_argmax_over_the_concatenation():
+    """Codes are argmax([x R, -x R]) with first-index ties, computed without the concatenation."""
+    gen = torch.Generator().manual_seed(0)
+    rotations = torch.randn(1, 4, 2, 3, generator=gen)
+    x = torch.randn(2, 50, 4, generator=gen)
+    x[0, :5] = 0  # all-zero projections: every bucket ties, the first wins
+    x[1, :5] = torch.round(x[1, :5])  # more exact ties between + and - halves
+    rotations = torch.round(rotations)
+    rotated = torch.einsum("btf,bfhi->bhti", x, rotations.expand(2, -1, -1, -1))
+    expected = torch.argmax(torch.cat([rotated, -rotated], dim=-1), dim=-1)
+    expected = expected + torch.arange(2).view(1, -1, 1) * 6
+    assert torch.equal(hash_codes(x, rotations, 6), expected)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("block_scores", [5000, None])
+def test_fast_path_on_cuda_matches_reference(block_scores):
+    """The fast path on the GPU (fp32): forward and backward within 1e-4 of the reference path."""
+    from core.nlsa import combine_rounds, sparse_attention_fast, sparse_attention_reference
+
+    torch.manual_seed(0)
+    module = NonLocalSparseAttention(64, n_hashes=4, chunk_size=144).cuda()
+    inp = torch.randn(2, 64, 40, 37, device="cuda")
+    results = []
+    for path in ("reference", "fast"):
+        x_in = inp.clone().requires_grad_(True)
+        x, y = module.embed(x_in)
+        bk = module.hash(x, torch.Generator().manual_seed(1))
+        if path == "reference":
+            att = sparse_attention_reference(x, y, bk, n_hashes=4)
+        else:
+            att = sparse_attention_fast(x, y, bk, n_hashes=4, block_scores=block_scores)
+        out = combine_rounds(att)
+        (out * torch.linspace(-1, 1, out.numel(), device="cuda").reshape(out.shape)).sum().backward()
+        results.append((out.detach(), x_in.grad, module.conv_match[0].weight.grad.clone()))
+        module.zero_grad()
+    for a, b in zip(*results):
+        assert (a - b).abs().max() <= 1e-4
