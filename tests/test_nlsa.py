@@ -129,42 +129,38 @@ def test_buckets_partition_every_round():
 # ------------------------------------------------------------------ blocked path vs reference
 
 
+def _attend_and_backprop(module, inp, path: str, *, n_hashes: int, block_scores=None):
+    """One path's (output, lse) and gradients (input, match and assembly weights) for a fixed loss."""
+    from core import nlsa
+
+    paths = {"reference": nlsa.sparse_attention_reference, "blocked": nlsa.sparse_attention_blocked,
+             "flash-cpu": nlsa.sparse_attention_flash_cpu, "fast": nlsa.sparse_attention_fast}
+    x_in = inp.clone().requires_grad_(True)
+    x, y = module.embed(x_in)
+    bk = module.hash(x, torch.Generator().manual_seed(3))
+    extra = {} if path == "reference" else {"block_scores": block_scores}
+    att = paths[path](x, y, bk, n_hashes=n_hashes, **extra)
+    out = nlsa.combine_rounds(att)
+    weights = torch.linspace(-1, 1, out.numel(), device=out.device).reshape(out.shape)
+    (out * weights).sum().backward()
+    grads = (x_in.grad, module.conv_match[0].weight.grad.clone(), module.conv_assembly[0].weight.grad.clone())
+    module.zero_grad()
+    return (out.detach(), att.lse.detach()), grads
+
+
 @pytest.mark.parametrize("shape", [(2, 16, 13, 11), (1, 16, 4, 3), (1, 16, 24, 24)])
 @pytest.mark.parametrize("block_scores", [1, 5000, 2**23])
 @pytest.mark.parametrize("fast", ["blocked", "flash-cpu", "fast"])
 def test_fast_paths_match_reference(shape, block_scores, fast):
-    from core.nlsa import (
-        combine_rounds,
-        sparse_attention_blocked,
-        sparse_attention_fast,
-        sparse_attention_flash_cpu,
-        sparse_attention_reference,
-    )
-
-    fast_fn = {"blocked": sparse_attention_blocked, "flash-cpu": sparse_attention_flash_cpu,
-               "fast": sparse_attention_fast}[fast]
-
     torch.manual_seed(0)
     module = NonLocalSparseAttention(16, n_hashes=3, chunk_size=16)
     inp = torch.randn(*shape)
-    grads, outputs = [], []
-    for path in ("reference", fast):
-        x_in = inp.clone().requires_grad_(True)
-        x, y = module.embed(x_in)
-        bk = module.hash(x, torch.Generator().manual_seed(3))
-        if path == "reference":
-            att = sparse_attention_reference(x, y, bk, n_hashes=3)
-        else:
-            att = fast_fn(x, y, bk, n_hashes=3, block_scores=block_scores)
-        out = combine_rounds(att)
-        (out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum().backward()
-        outputs.append((out.detach(), att.lse.detach()))
-        grads.append((x_in.grad, module.conv_match[0].weight.grad.clone(), module.conv_assembly[0].weight.grad.clone()))
-        module.zero_grad()
-    assert (outputs[0][0] - outputs[1][0]).abs().max() <= 1e-4
-    assert (outputs[0][1] - outputs[1][1]).abs().max() <= 1e-4
+    ref_out, ref_grads = _attend_and_backprop(module, inp, "reference", n_hashes=3)
+    out, grads = _attend_and_backprop(module, inp, fast, n_hashes=3, block_scores=block_scores)
+    for a, b in zip(ref_out, out):
+        assert (a - b).abs().max() <= 1e-4
     if fast != "flash-cpu":  # the fused kernel is inference-only (its backward drops d lse)
-        for a, b in zip(*grads):
+        for a, b in zip(ref_grads, grads):
             assert (a - b).abs().max() <= 1e-4
 
 
@@ -215,23 +211,10 @@ def test_hash_codes_break_ties_like_argmax_over_the_concatenation():
 @pytest.mark.parametrize("block_scores", [5000, None])
 def test_fast_path_on_cuda_matches_reference(block_scores):
     """The fast path on the GPU (fp32): forward and backward within 1e-4 of the reference path."""
-    from core.nlsa import combine_rounds, sparse_attention_fast, sparse_attention_reference
-
     torch.manual_seed(0)
     module = NonLocalSparseAttention(64, n_hashes=4, chunk_size=144).cuda()
     inp = torch.randn(2, 64, 40, 37, device="cuda")
-    results = []
-    for path in ("reference", "fast"):
-        x_in = inp.clone().requires_grad_(True)
-        x, y = module.embed(x_in)
-        bk = module.hash(x, torch.Generator().manual_seed(1))
-        if path == "reference":
-            att = sparse_attention_reference(x, y, bk, n_hashes=4)
-        else:
-            att = sparse_attention_fast(x, y, bk, n_hashes=4, block_scores=block_scores)
-        out = combine_rounds(att)
-        (out * torch.linspace(-1, 1, out.numel(), device="cuda").reshape(out.shape)).sum().backward()
-        results.append((out.detach(), x_in.grad, module.conv_match[0].weight.grad.clone()))
-        module.zero_grad()
-    for a, b in zip(*results):
+    ref_out, ref_grads = _attend_and_backprop(module, inp, "reference", n_hashes=4)
+    out, grads = _attend_and_backprop(module, inp, "fast", n_hashes=4, block_scores=block_scores)
+    for a, b in zip(ref_out + ref_grads, out + grads):
         assert (a - b).abs().max() <= 1e-4
