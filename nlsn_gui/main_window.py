@@ -593,12 +593,14 @@ class MainWindow(QMainWindow):
 
     def _show_document(self, result: jobs.Prepared) -> None:
         first = self.doc is None or self.doc.name != result.name
+        # A new scale changes the output's size: the old zoom would show only a corner, so re-fit.
+        rescaled = self.doc is not None and self.doc.comparison.scale != result.comparison.scale
         self.doc = Document(image=result.image, name=result.name, path=result.path,
                             comparison=result.comparison, displays=result.displays)
         if result.path is not None and result.remember:
             self._add_recent(result.path)
         self.setWindowTitle(f"{result.name} — NLSN Studio")
-        self.compare.set_panels(self._panels(), keep_view=not first)
+        self.compare.set_panels(self._panels(), keep_view=not (first or rescaled))
         self.inspector.document_changed()
         c = result.comparison
         size = f"{c.lr.width}×{c.lr.height} → {c.lr.width * c.scale}×{c.lr.height * c.scale}"
