@@ -496,14 +496,13 @@ class NonLocalSparseAttention(nn.Module):
         impl = self.impl
         if impl == "auto":
             impl = "fast"  # the fastest everywhere we measured (docs/performance.md)
-        if impl == "reference":
-            att = sparse_attention_reference(x, y, bk, n_hashes=self.n_hashes)
-        elif impl == "flash-cpu":
-            att = sparse_attention_flash_cpu(x, y, bk, n_hashes=self.n_hashes)
-        elif impl == "blocked":
-            att = sparse_attention_blocked(x, y, bk, n_hashes=self.n_hashes)
-        else:
-            att = sparse_attention_fast(x, y, bk, n_hashes=self.n_hashes)
+        paths = {"reference": sparse_attention_reference, "blocked": sparse_attention_blocked,
+                 "flash-cpu": sparse_attention_flash_cpu, "fast": sparse_attention_fast}
+        if impl not in paths:
+            raise ValueError(f"unknown attention path {impl!r}; choose auto or one of {', '.join(paths)}")
+        if impl == "flash-cpu" and not _cpu_flash_available():
+            raise ValueError("attention path 'flash-cpu' needs a PyTorch with the fused CPU flash-attention kernel")
+        att = paths[impl](x, y, bk, n_hashes=self.n_hashes)
         return combine_rounds(att)
 
     def forward(self, inp: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -218,3 +218,10 @@ def test_fast_path_on_cuda_matches_reference(block_scores):
     out, grads = _attend_and_backprop(module, inp, "fast", n_hashes=4, block_scores=block_scores)
     for a, b in zip(ref_out + ref_grads, out + grads):
         assert (a - b).abs().max() <= 1e-4
+
+
+def test_unknown_attention_path_is_refused():
+    module = NonLocalSparseAttention(16, n_hashes=2, chunk_size=16)
+    module.impl = "fastest"
+    with pytest.raises(ValueError, match="unknown attention path 'fastest'"):
+        module(torch.randn(1, 16, 6, 6))
