@@ -80,6 +80,23 @@ def test_open_upscale_compare_save(qtbot, window, tiny_model, tmp_path):
     assert "Saved" in window.status_label.text()
 
 
+def test_changing_the_scale_refits_the_views(qtbot, window, tmp_path):
+    """A kept zoom would show only a corner of the larger output: a new scale fits it whole."""
+    src = tmp_path / "photo.png"
+    PILImage.fromarray(smooth_image(20, 24)).save(src)
+    window.open_path(src)
+    idle(qtbot, window)
+    window.compare.set_zoom(800)
+    assert window.compare.zoom() == pytest.approx(800, rel=0.05)
+    window.scale_box.setCurrentIndex(window.scale_box.findData(4))
+    idle(qtbot, window)
+    assert window.doc.comparison.scale == 4
+    (x0, x1), (y0, y1) = window.compare._active_vb().viewRange()
+    w, h = window.compare._extent()
+    assert (w, h) == (24 * 4, 20 * 4)
+    assert x0 <= 0 and x1 >= w and y0 <= 0 and y1 >= h
+
+
 def test_simulate_mode_scores_against_the_truth(qtbot, window, tiny_model, tmp_path):
     src = tmp_path / "truth.png"
     PILImage.fromarray(smooth_image(40, 44)).save(src)
