@@ -26,6 +26,22 @@ def test_state_dict_keys_as_released():
     assert tuple(sd["conv_assembly.0.weight"].shape) == (256, 256, 1, 1)
 
 
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_embeddings_are_the_released_convolutions_laid_out_by_position(batch):
+    """embed() gives rows per position (contiguous, for fast gathers); the 1x1 assembly conv
+    computed as a linear map over channels is the released convolution to float rounding."""
+    torch.manual_seed(0)
+    module = NonLocalSparseAttention(32)
+    inp = torch.randn(batch, 32, 9, 7)
+    x, y = module.embed(inp)
+    assert x.is_contiguous() and y.is_contiguous()
+    assert x.shape == (batch, 63, 8) and y.shape == (batch, 63, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(y, module.conv_assembly(inp).flatten(2).transpose(1, 2), rtol=0, atol=1e-5)
+        assert torch.equal(x, module.conv_match(inp).flatten(2).transpose(1, 2))
+
+
 @pytest.mark.parametrize(
     "length,chunk,expected",
     [(143, 144, 0), (144, 144, 2), (288, 144, 2), (432, 144, 4), (40000, 144, 128), (10 * 144, 144, 10)],
