@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from core.allocator import keep_freed_memory
 from core.errors import Cancelled, NLSNError
 from core.imageio import Image
 from core.interrupt import interruptible
@@ -268,6 +269,9 @@ class Upscaler:
             raise ValueError(f"expected a (1, 3, H, W) tensor, got {tuple(lr.shape)}")
         self.check_output_fits(lr.shape[-2], lr.shape[-1])
         start = time.perf_counter()
+        # Freed buffers are reused by the next layer and the next image instead of page-faulting
+        # in again; ``core.allocator.release_free_memory()`` gives them back (the app does, when idle).
+        keep_freed_memory()
         generator = torch.Generator(device="cpu").manual_seed(int(seed))
         transforms = list(range(ENSEMBLE_PASSES)) if ensemble else [0]
         _, _, h, w = lr.shape

@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from core.allocator import keep_freed_memory
 from core.errors import Cancelled
 from core.interrupt import interruptible
 from core.nlsa import KEY_NORM_EPS, Buckets, NonLocalSparseAttention
@@ -169,6 +170,7 @@ def inspect(
         for rec in recorders:
             rec.install()
         handles = [s.register_forward_pre_hook(on_stage) for s in stages]
+        keep_freed_memory()  # as Upscaler does (core/allocator.py)
         with interruptible(check_cancel):  # also between the blocks of the sparse attention
             sr = model(lr.to(dev, torch.float32), generator=generator).float().cpu()
     finally:

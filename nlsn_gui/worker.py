@@ -14,11 +14,15 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from core.allocator import release_free_memory
 from core.errors import Cancelled, NLSNError
 
 PROGRESS_INTERVAL_S = 0.05
+# Jobs keep freed memory for the next one (core/allocator.py); after this long with nothing to do,
+# it goes back to the OS, so an idle app does not sit on the peak of its last image.
+RELEASE_MEMORY_AFTER_IDLE_MS = 5000
 
 
 class JobContext:
@@ -130,11 +134,16 @@ class WorkerThread(QObject):
     """The UI's handle on the worker: submit, cancel, and know whether something runs."""
 
     busyChanged = Signal(bool)
+    memoryReleased = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
         self._pending: dict[int, str] = {}
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(RELEASE_MEMORY_AFTER_IDLE_MS)
+        self._idle.timeout.connect(self._release_memory)
         self._thread = QThread()
         self._thread.setObjectName("nlsn-worker")
         self.worker = Worker()
@@ -148,6 +157,7 @@ class WorkerThread(QObject):
         job_id = next(self._ids)
         was_busy = self.busy
         self._pending[job_id] = name
+        self._idle.stop()
         self.worker.context(job_id)
         self.worker._run.emit(job_id, name, fn, None)
         if not was_busy:
@@ -170,7 +180,13 @@ class WorkerThread(QObject):
     def _done(self, job_id: int, *_args) -> None:
         self._pending.pop(job_id, None)
         if not self._pending:
+            self._idle.start()
             self.busyChanged.emit(False)
+
+    def _release_memory(self) -> None:
+        if not self._pending:  # the worker thread holds no tensors between jobs
+            release_free_memory()
+            self.memoryReleased.emit()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel everything and stop the thread; True when it ended in time."""

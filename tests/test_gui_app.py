@@ -80,6 +80,25 @@ def test_open_upscale_compare_save(qtbot, window, tiny_model, tmp_path):
     assert "Saved" in window.status_label.text()
 
 
+
+def test_memory_goes_back_once_the_worker_is_idle(qtbot, window, tiny_model, tmp_path, monkeypatch):
+    """Jobs keep freed memory for the next job (core/allocator.py); an idle app gives it back."""
+    import nlsn_gui.worker as worker_module
+
+    released = []
+    real = worker_module.release_free_memory
+    monkeypatch.setattr(worker_module, "release_free_memory", lambda: released.append(1) or real())
+    window.worker._idle.setInterval(200)
+    src = tmp_path / "photo.png"
+    PILImage.fromarray(smooth_image(20, 24)).save(src)
+    use_model(qtbot, window, tiny_model)
+    window.open_path(src)
+    idle(qtbot, window)
+    window.upscale()
+    assert window.worker.busy and not window.worker._idle.isActive()  # never while a job is queued
+    idle(qtbot, window)
+    qtbot.waitUntil(lambda: len(released) == 1, timeout=TIMEOUT)
+
 def test_changing_the_scale_refits_the_views(qtbot, window, tmp_path):
     """A kept zoom would show only a corner of the larger output: a new scale fits it whole."""
     src = tmp_path / "photo.png"
