@@ -91,18 +91,46 @@ def forward_speed(size: int, repeat: int, *, channels: int = 64, device: str = "
 
 
 def scaling(sizes: list[int], repeat: int) -> None:
+    """Time against pixels, 4x the pixels per step, for one attention module and for the whole
+    ``light`` network through ``Upscaler``: first with glibc's default allocator settings (and the
+    released module), then as the app runs, keeping freed memory for reuse
+    (``core.allocator.keep_freed_memory``, which ``Upscaler`` calls; a process-wide setting with
+    no way back, hence this order)."""
+    import core.inference
+    from core.allocator import keep_freed_memory
+    from core.inference import Upscaler
+
     ours, released = pair()
-    with torch.no_grad():
+    torch.manual_seed(0)
+    net = Upscaler(NLSN(preset("light", scale=2)), device="cpu")
+
+    def measure() -> dict[int, tuple[float, float]]:
+        times = {}
         for size in sizes:
-            small = torch.randn(1, 64, size, size)
-            big = torch.randn(1, 64, 2 * size, 2 * size)
-            t1 = timed(lambda: run_ours(ours, small, "auto"), repeat)
-            t4 = timed(lambda: run_ours(ours, big, "auto"), max(1, repeat // 2))
-            b1 = timed(lambda: run_released(released, small), 1)
-            b4 = timed(lambda: run_released(released, big), 1)
-            print(f"scaling {size}x{size} -> {2 * size}x{2 * size} (4x the pixels): ours {t1 * 1000:.0f} -> "
-                  f"{t4 * 1000:.0f} ms = {t4 / t1:.2f}x the time; released {b1 * 1000:.0f} -> {b4 * 1000:.0f} ms "
-                  f"= {b4 / b1:.2f}x")
+            x = torch.randn(1, 64, size, size)
+            lr = torch.rand(1, 3, size, size)
+            few = max(1, repeat // (size // sizes[0]) ** 2)
+            times[size] = (timed(lambda: run_ours(ours, x, "auto"), few), timed(lambda: net.upscale_tensor(lr), max(1, few // 2)))
+        return times
+
+    with torch.no_grad():
+        released_times = {}
+        for size in sizes:
+            x = torch.randn(1, 64, size, size)
+            released_times[size] = timed(lambda: run_released(released, x), 1)
+        core.inference.keep_freed_memory = lambda: False  # the Upscaler leaves the allocator alone
+        rows = [("glibc defaults", measure())]
+        core.inference.keep_freed_memory = keep_freed_memory
+        keep_freed_memory()
+        rows.append(("as the app runs (freed memory kept)", measure()))
+    for small, big in zip(sizes, sizes[1:]):
+        print(f"scaling {small}x{small} -> {big}x{big} (4x the pixels), time ratio:")
+        for name, times in rows:
+            (m1, n1), (m4, n4) = times[small], times[big]
+            print(f"  {name:36s} attention {m1 * 1000:5.0f} -> {m4 * 1000:5.0f} ms = {m4 / m1:.2f}x;  "
+                  f"light x2 upscale {n1 * 1000:5.0f} -> {n4 * 1000:5.0f} ms = {n4 / n1:.2f}x")
+        b1, b4 = released_times[small], released_times[big]
+        print(f"  {'released attention (defaults)':36s} attention {b1 * 1000:5.0f} -> {b4 * 1000:5.0f} ms = {b4 / b1:.2f}x")
 
 
 def _peak_child(impl: str, size: int, threads: int) -> None:
@@ -213,7 +241,7 @@ def main() -> int:
     if "forward" in only:
         forward_speed(args.size, args.repeat, channels=args.channels, device=args.device)
     if "scaling" in only:
-        scaling([args.size, 2 * args.size], args.repeat)
+        scaling([args.size, 2 * args.size, 4 * args.size], args.repeat)
     if "memory" in only:
         peak_memory(args.big, args.threads)
     if "training" in only:
