@@ -79,6 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from nlsn_gui.main_window import MainWindow
 
 HINT = "Open an image, then Inspect to hash it with the selected model"
+READY_HINT = "Inspect hashes this image with the selected model and shows its buckets and attention"
 CLICK_HINT = "Click a pixel in any panel to see its bucket and its attention."
 
 # (label, key) of the overlay selector, in menu order.
@@ -832,7 +833,7 @@ class InspectorPanel(QWidget):
         self.inspect_button.setText("Inspecting…" if running else "Inspect")
         self.content.setVisible(self.inspection is not None)
         if self.inspection is None:
-            self.info_label.setText("Inspecting…" if running else HINT)
+            self.info_label.setText("Inspecting…" if running else READY_HINT if has_doc else HINT)
             return
         ins, res = self.inspection, self.inspected
         if not ins.modules:

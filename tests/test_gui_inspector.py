@@ -30,7 +30,7 @@ from core.inspection import (  # noqa: E402
     query_attention,
 )
 from core.nlsn import NLSN, NLSNConfig, preset  # noqa: E402
-from nlsn_gui.inspector import ATTENDED_COLOR, HEAT_SCALE, HINT, SHARED_COLOR  # noqa: E402
+from nlsn_gui.inspector import ATTENDED_COLOR, HEAT_SCALE, HINT, READY_HINT, SHARED_COLOR  # noqa: E402
 from tests.helpers import smooth_image  # noqa: E402
 
 TIMEOUT = 60_000
@@ -306,7 +306,7 @@ def test_new_image_and_hiding_clear_the_overlay(qtbot, window, tiny_model):
     assert panel.inspection is None and panel.view is None and panel.query is None
     assert panel.overlay_item("lr") is None
     assert window.compare.view_box("lr").childGroup.childItems() == [window.compare.image_item("lr")]
-    assert panel.info_label.text() == HINT and not panel.content.isVisible()
+    assert panel.info_label.text() == READY_HINT and not panel.content.isVisible()  # an image is open
     assert panel.inspect_button.isEnabled()
 
 
@@ -331,7 +331,7 @@ def test_main_cancel_stops_the_inspection(qtbot, window, tiny_model):
     idle(qtbot, window)
     assert window.status_label.text() == "Cancelled"
     assert panel.inspection is None and panel.inspect_button.isEnabled()
-    assert panel.info_label.text() == HINT
+    assert panel.info_label.text() == READY_HINT
 
 
 def test_missing_model_is_reported(qtbot, window, tmp_path):
