@@ -6,7 +6,7 @@ hands every block above its mmap threshold (at most 32 MiB) straight back to the
 freed, so the next one page-faults all of it in again; and since which buffers cross that
 threshold depends on the image size, time grew faster than the pixel count. Measured
 (docs/performance.md, 2 CPU threads): a `light` training step (16 patches of 48x48) takes 12 %
-less time; a whole-image `light` x2 upscale of a 400x400 image 49 % less (5.4 s -> 2.8 s).
+less time; a whole-image `light` x2 upscale of a 400x400 image 47 % less (5.27 s -> 2.80 s).
 
 The cost: freed memory stays in the process. Training reaches its peak in the first steps anyway;
 the app gives the memory back with :func:`release_free_memory` once it has been idle a moment
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 
 _M_TRIM_THRESHOLD = -1
@@ -24,6 +25,7 @@ _M_MMAP_THRESHOLD = -3
 _LARGEST = 2**31 - 1
 
 
+@functools.cache  # loaded once: Upscaler asks on every job
 def _libc():
     if not sys.platform.startswith("linux"):
         return None

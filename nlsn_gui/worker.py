@@ -184,7 +184,7 @@ class WorkerThread(QObject):
             self.busyChanged.emit(False)
 
     def _release_memory(self) -> None:
-        if not self._pending:  # the worker thread holds no tensors between jobs
+        if not self._pending:  # a job queued meanwhile would only page the memory in again
             release_free_memory()
             self.memoryReleased.emit()
 

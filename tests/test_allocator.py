@@ -35,7 +35,6 @@ def _resident_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-
 @pytest.mark.skipif(not _glibc(), reason="glibc only")
 def test_freed_memory_is_kept_for_reuse_until_released():
     from core.allocator import keep_freed_memory, release_free_memory

@@ -80,7 +80,6 @@ def test_open_upscale_compare_save(qtbot, window, tiny_model, tmp_path):
     assert "Saved" in window.status_label.text()
 
 
-
 def test_memory_goes_back_once_the_worker_is_idle(qtbot, window, tiny_model, tmp_path, monkeypatch):
     """Jobs keep freed memory for the next job (core/allocator.py); an idle app gives it back."""
     import nlsn_gui.worker as worker_module
@@ -98,6 +97,7 @@ def test_memory_goes_back_once_the_worker_is_idle(qtbot, window, tiny_model, tmp
     assert window.worker.busy and not window.worker._idle.isActive()  # never while a job is queued
     idle(qtbot, window)
     qtbot.waitUntil(lambda: len(released) == 1, timeout=TIMEOUT)
+
 
 def test_changing_the_scale_refits_the_views(qtbot, window, tmp_path):
     """A kept zoom would show only a corner of the larger output: a new scale fits it whole."""

@@ -26,7 +26,6 @@ def test_state_dict_keys_as_released():
     assert tuple(sd["conv_assembly.0.weight"].shape) == (256, 256, 1, 1)
 
 
-
 @pytest.mark.parametrize("batch", [1, 2])
 def test_embeddings_are_the_released_convolutions_laid_out_by_position(batch):
     """embed() gives rows per position (contiguous, for fast gathers); the 1x1 assembly conv
