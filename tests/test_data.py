@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image as PILImage
 
 from core.data import PatchSampler, Prefetcher, TrainImage, load_training_images
@@ -146,6 +147,15 @@ def test_batches_shard_the_global_batch_across_ranks():
     halves = [sampler.batch(5, batch_size=2, rank=r, world_size=2) for r in range(2)]
     assert np.array_equal(np.concatenate([h[0] for h in halves]), lr.numpy())
     assert np.array_equal(np.concatenate([h[1] for h in halves]), hr.numpy())
+
+
+def test_batches_are_unit_float_tensors_exactly_as_torch_divides():
+    sampler = PatchSampler(_images(), scale=2, patch=8, seed=3)
+    lr, hr = sampler.batch(2, batch_size=3)
+    samples = [sampler.sample(6 + j) for j in range(3)]
+    for got, arrays in ((lr, [s[0] for s in samples]), (hr, [s[1] for s in samples])):
+        expected = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div_(255.0)
+        assert got.dtype == torch.float32 and got.is_contiguous() and torch.equal(got, expected)
 
 
 def test_prefetcher_yields_consecutive_steps_and_surfaces_errors():
