@@ -516,7 +516,14 @@ class NonLocalSparseAttention(nn.Module):
     def forward(self, inp: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         n, _, h, w = inp.shape
         x, y = self.embed(inp)
-        bk = self.hash(x, generator)
+        if torch.is_autocast_enabled(inp.device.type):
+            # Mixed-precision training (TrainConfig.precision "bf16"): the projection that picks
+            # each position's bucket runs in fp32. In bf16 (8-bit mantissa) near-equal projections
+            # round to ties, and argmax would resolve every tie towards the lower bucket.
+            with torch.autocast(inp.device.type, enabled=False):
+                bk = self.hash(x.float(), generator)
+        else:
+            bk = self.hash(x, generator)
         out = self.attend(x, y, bk)  # (N, L, C)
         out = out.transpose(1, 2).reshape(n, -1, h, w)
         # Step 9.

@@ -324,6 +324,16 @@ class TrainingPanel(QWidget):
         box.setToolTip(tip)
         return box
 
+    @staticmethod
+    def _pair_row(left: QWidget, label: str, right: QWidget, *, stretch_left: bool = True) -> QHBoxLayout:
+        """One form row holding two fields: ``left``, then ``label`` and ``right``."""
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        row.addWidget(left, 1 if stretch_left else 0)
+        row.addWidget(QLabel(label))
+        row.addWidget(right, 1)
+        return row
+
     def _build_form(self) -> QWidget:
         defaults = TrainConfig()
         form = QFormLayout()
@@ -375,22 +385,12 @@ class TrainingPanel(QWidget):
             self.preset_box.setItemData(self.preset_box.count() - 1, tip, Qt.ToolTipRole)
         self.preset_box.setToolTip("Network configuration: paper (the published NLSN), light, "
                                    "or tiny (for trying things)")
-        scale_row = QHBoxLayout()
-        scale_row.setSpacing(6)
-        scale_row.addWidget(self.scale_box)
-        scale_row.addWidget(QLabel("Configuration"))
-        scale_row.addWidget(self.preset_box, 1)
-        form.addRow("Scale", scale_row)
+        form.addRow("Scale", self._pair_row(self.scale_box, "Configuration", self.preset_box, stretch_left=False))
 
         self.patch_spin = self._spin(8, 512, defaults.patch, suffix=" px", step=8,
                                      tip="Size of the LR training patches (paper: 48)")
         self.batch_spin = self._spin(1, 1024, defaults.batch, tip="Patches per step (paper: 16)")
-        patch_row = QHBoxLayout()
-        patch_row.setSpacing(6)
-        patch_row.addWidget(self.patch_spin, 1)
-        patch_row.addWidget(QLabel("Batch"))
-        patch_row.addWidget(self.batch_spin, 1)
-        form.addRow("Patch", patch_row)
+        form.addRow("Patch", self._pair_row(self.patch_spin, "Batch", self.batch_spin))
 
         self.iters_spin = self._spin(1, 2_000_000_000, defaults.iters, step=1000,
                                      tip="Training steps (paper: 1,000,000)")
@@ -407,25 +407,22 @@ class TrainingPanel(QWidget):
         self.device_box.addItem(f"Auto ({devices[0].upper() if devices[0] != 'cpu' else 'CPU'})", "auto")
         for name in devices:
             self.device_box.addItem(name.upper() if name != "cpu" else "CPU", name)
-        lr_row = QHBoxLayout()
-        lr_row.setSpacing(6)
-        lr_row.addWidget(self.lr_edit, 1)
-        lr_row.addWidget(QLabel("Device"))
-        lr_row.addWidget(self.device_box, 1)
-        form.addRow("Learning rate", lr_row)
+        form.addRow("Learning rate", self._pair_row(self.lr_edit, "Device", self.device_box))
 
         self.val_every_spin = self._spin(1, 10_000_000, defaults.val_every, step=100,
                                          tip="Steps between validations (PSNR/SSIM and previews)")
         self.save_every_spin = self._spin(1, 10_000_000, defaults.save_every, step=100,
                                           tip="Steps between checkpoints (Stop always saves one)")
-        every_row = QHBoxLayout()
-        every_row.setSpacing(6)
-        every_row.addWidget(self.val_every_spin, 1)
-        every_row.addWidget(QLabel("Save every"))
-        every_row.addWidget(self.save_every_spin, 1)
-        form.addRow("Validate every", every_row)
+        form.addRow("Validate every", self._pair_row(self.val_every_spin, "Save every", self.save_every_spin))
         self.log_every_spin = self._spin(1, 100_000, defaults.log_every, tip="Steps between points of the curves")
-        form.addRow("Log every", self.log_every_spin)
+        self.precision_box = QComboBox()
+        self.precision_box.addItem("fp32 (paper)", "fp32")
+        self.precision_box.addItem("bf16 mixed", "bf16")
+        self.precision_box.setToolTip(
+            "bf16 mixed precision (1.7x faster measured on a CPU with AVX-512 BF16; for such CPUs, AMX "
+            "and recent GPUs): weights, optimizer and validation stay fp32"
+        )
+        form.addRow("Log every", self._pair_row(self.log_every_spin, "Precision", self.precision_box))
 
         self.out_folder = _Folder("Output folder for the run")
         self.out_folder.setToolTip("The run folder: config, metrics, checkpoints, models and previews")
@@ -659,6 +656,7 @@ class TrainingPanel(QWidget):
             box.setValue(int(s.value(f"{SETTINGS}/{key}", getattr(defaults, key))))
         self.lr_edit.setText(str(s.value(f"{SETTINGS}/lr", f"{defaults.lr:g}")))
         self._select(self.device_box, str(s.value(f"{SETTINGS}/device", "auto")))
+        self._select(self.precision_box, str(s.value(f"{SETTINGS}/precision", defaults.precision)))
         self._auto_out()
         self._smoothing_changed(self.smooth_slider.value())
 
@@ -674,6 +672,7 @@ class TrainingPanel(QWidget):
             s.setValue(f"{SETTINGS}/{key}", box.value())
         s.setValue(f"{SETTINGS}/lr", self.lr_edit.text())
         s.setValue(f"{SETTINGS}/device", self.device_box.currentData())
+        s.setValue(f"{SETTINGS}/precision", self.precision_box.currentData())
         s.setValue(f"{SETTINGS}/smoothing", self.smooth_slider.value())
         if not self._out_auto and self._resume_dir is None and self.out_folder.text():
             s.setValue(f"{SETTINGS}/out_root", str(Path(self.out_folder.text()).parent))
@@ -737,6 +736,7 @@ class TrainingPanel(QWidget):
             config = TrainConfig.from_dict(self._resume_config.to_dict())
             config.iters = self.iters_spin.value()
             config.device = str(self.device_box.currentData())
+            config.precision = str(self.precision_box.currentData())
             return config
         val = self.val_folder.text()
         return TrainConfig(
@@ -752,6 +752,7 @@ class TrainingPanel(QWidget):
             save_every=self.save_every_spin.value(),
             val_every=self.val_every_spin.value(),
             device=str(self.device_box.currentData()),
+            precision=str(self.precision_box.currentData()),
         )
 
     def _fill_form(self, config: TrainConfig) -> None:
@@ -764,6 +765,7 @@ class TrainingPanel(QWidget):
         self.iters_spin.setValue(config.iters)
         self.lr_edit.setText(f"{config.lr:g}")
         self._select(self.device_box, config.device)
+        self._select(self.precision_box, config.precision)
         self.val_every_spin.setValue(config.val_every)
         self.save_every_spin.setValue(config.save_every)
         self.log_every_spin.setValue(config.log_every)
@@ -794,8 +796,8 @@ class TrainingPanel(QWidget):
         self._resume_config = config
         self._fill_form(config)
         self.out_folder.setText(str(run_dir))
-        self.mode_label.setText(f"<b>Resuming {run_dir.name}</b> from its checkpoint: only the iterations "
-                                "and the device can change.")
+        self.mode_label.setText(f"<b>Resuming {run_dir.name}</b> from its checkpoint: only the iterations, "
+                                "the device and the precision can change.")
         self.mode_label.show()
         self.new_run_button.show()
         self.add_run(run_dir)
@@ -1465,6 +1467,7 @@ class TrainingPanel(QWidget):
             widget.setEnabled(not live and self._resume_dir is None)
         self.iters_spin.setEnabled(not live)
         self.device_box.setEnabled(not live)
+        self.precision_box.setEnabled(not live)
         self.resume_run_button.setEnabled(not live)
         self.run_resume.setEnabled(not live and self.runs_list.currentItem() is not None)
         self.run_open.setEnabled(self.runs_list.currentItem() is not None)

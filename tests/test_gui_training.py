@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -256,13 +258,18 @@ def test_resume_a_stopped_run_continues_its_curves(qtbot, window, folders, tmp_p
     win, panel = window
     run = tmp_path / "run"
     set_up(panel, folders, run, iters=100_000)
+    assert panel.precision_box.currentData() == "fp32"  # the paper's, by default
+    panel._select(panel.precision_box, "bf16")
     panel.start()
     qtbot.waitUntil(lambda: panel.history.step >= 4, timeout=TIMEOUT)
+    assert json.loads((run / "config.json").read_text())["precision"] == "bf16"
     panel.stop()
     qtbot.waitUntil(lambda: ended(panel), timeout=TIMEOUT)
     stopped_at = panel.trainer.step
+    panel._select(panel.precision_box, "fp32")
     assert panel.prepare_resume(run)
     assert panel.start_button.text() == "Resume run" and not panel.patch_spin.isEnabled()
+    assert panel.precision_box.currentData() == "bf16" and panel.precision_box.isEnabled()
     panel.iters_spin.setValue(stopped_at + 3)
     assert panel.start()
     qtbot.waitUntil(lambda: ended(panel), timeout=TIMEOUT)

@@ -240,3 +240,28 @@ def test_unknown_attention_path_is_refused():
     module.impl = "fastest"
     with pytest.raises(ValueError, match="unknown attention path 'fastest'"):
         module(torch.randn(1, 16, 6, 6))
+
+
+def test_under_bf16_autocast_buckets_are_projected_in_fp32_and_gradients_flow():
+    """Mixed-precision training: hashing sees fp32 embeddings; the rest runs in bf16 and stays
+    close to the fp32 module, with fp32 parameter gradients."""
+    torch.manual_seed(0)
+    module = NonLocalSparseAttention(32, n_hashes=2, chunk_size=16)
+    inp = torch.randn(2, 32, 12, 11)
+    seen = []
+    hash_in_fp32 = module.hash
+
+    def spy(x, generator=None):
+        seen.append((x.dtype, torch.is_autocast_enabled("cpu")))
+        return hash_in_fp32(x, generator)
+
+    module.hash = spy
+    expected = module(inp, generator=torch.Generator().manual_seed(3))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = module(inp, generator=torch.Generator().manual_seed(3))
+    assert seen == [(torch.float32, False), (torch.float32, False)]
+    assert out.dtype == torch.float32  # the residual keeps the input's precision
+    assert (out - expected).abs().max() < 0.02 and (out - expected).abs().mean() < 0.002
+    out.square().mean().backward()
+    for name, p in module.named_parameters():
+        assert p.grad is not None and p.grad.dtype == torch.float32 and torch.isfinite(p.grad).all(), name

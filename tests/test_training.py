@@ -96,6 +96,29 @@ def test_loss_goes_down(folders, tmp_path):
     assert losses[-1] < 0.8 * losses[0]
 
 
+def test_bf16_mixed_precision_trains_with_fp32_weights(folders, tmp_path):
+    events = []
+    cfg = tiny_config(folders, iters=60, batch=4, lr=2e-3, save_every=60, val_every=60, log_every=10,
+                      precision="bf16")
+    result = Trainer(cfg, tmp_path / "bf16", listener=events.append).run()
+    assert result.reason == "completed"
+    assert any(isinstance(e, MessageEvent) and "bf16 mixed precision" in e.text for e in events)
+    records = read_metrics(tmp_path / "bf16")
+    losses = [r["loss"] for r in records if "loss" in r]
+    assert losses[-1] < 0.8 * losses[0]
+    assert 10 < next(r["psnr"] for r in records if "psnr" in r) < 60  # validated in fp32
+    assert json.loads((tmp_path / "bf16" / "config.json").read_text())["precision"] == "bf16"
+    state = load_model(tmp_path / "bf16" / "model_last.safetensors").model.state_dict()
+    assert all(v.dtype == torch.float32 for v in state.values())
+    # The first step's loss comes from the same initial weights and patches in both precisions.
+    Trainer(tiny_config(folders, iters=1, val=None, log_every=1, precision="fp32"), tmp_path / "a").run()
+    Trainer(tiny_config(folders, iters=1, val=None, log_every=1, precision="bf16"), tmp_path / "b").run()
+    first = [read_metrics(tmp_path / run)[0]["loss"] for run in ("a", "b")]
+    assert first[0] == pytest.approx(first[1], rel=0.02)
+    with pytest.raises(NLSNError, match="precision must be one of fp32, bf16"):
+        TrainConfig(data=["x"], precision="fp16").validate()
+
+
 def _weights(run: Path) -> dict:
     return load_model(run / "model_last.safetensors").model.state_dict()
 
@@ -243,6 +266,23 @@ def test_two_process_ddp_keeps_ranks_identical(folders, tmp_path):
     assert [r["step"] for r in read_metrics(tmp_path / "run")] == [1, 2, 3, 4]  # rank 0 alone logs
     saved = load_model(tmp_path / "run" / "model_last.safetensors").model.state_dict()
     assert all(torch.equal(saved[k], a[k]) for k in a)
+
+
+def test_precision_from_the_command_line_also_on_resume(folders, tmp_path):
+    from core.cli import _train_config, build_parser
+    from core.training import bf16_problem
+
+    train, _ = folders
+    parse = build_parser().parse_args
+    args = parse(["train", "--data", str(train), "--precision", "bf16", "--no-val", "--out", str(tmp_path / "r")])
+    config = _train_config(args)
+    assert config.precision == "bf16" and TrainConfig(data=["x"]).precision == "fp32"
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "config.json").write_text(json.dumps(config.to_dict()))
+    assert _train_config(parse(["train", "--resume", str(tmp_path / "r")])).precision == "bf16"
+    assert _train_config(parse(["train", "--resume", str(tmp_path / "r"), "--precision", "fp32"])).precision == "fp32"
+    level, text = bf16_problem(torch.device("mps"))
+    assert level == "error" and "precision fp32" in text
 
 
 def _cli(*args: str, **kw) -> subprocess.Popen:
