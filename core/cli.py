@@ -217,10 +217,16 @@ def _format_duration(seconds: float) -> str:
 
 def training_printer(progress: Progress):
     """A listener that shows a run's events on stderr."""
-    from core.training import FinishedEvent, MessageEvent, StepEvent, ValidationEvent
+    from core.training import DataEvent, FinishedEvent, MessageEvent, StepEvent, ValidationEvent
 
     def show(event) -> None:
-        if isinstance(event, StepEvent):
+        if isinstance(event, DataEvent):
+            if progress.tty and event.done < event.total:
+                progress.stream.write(f"\rpreparing training images: {event.done}/{event.total}".ljust(60))
+                progress.stream.flush()
+            elif event.done == 0:
+                progress.line(f"preparing {event.total} training images")
+        elif isinstance(event, StepEvent):
             text = (f"step {event.step}/{event.iters} | loss {event.loss:.4f} | {event.it_per_s:.2f} it/s | "
                     f"ETA {_format_duration(event.eta_s)} | lr {event.lr:.1e} | mem {event.memory_bytes / 2**30:.1f} GiB")
             if progress.tty:

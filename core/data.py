@@ -141,6 +141,30 @@ def _pairs(hr_dirs: list[Path], lr_dirs: list[Path] | None, scale: int, warn: Wa
     return pairs
 
 
+def _load_pair(hr_path: Path, lr_path: Path | None, name: str, *, scale: int, min_lr_size: int,
+               cache_dir: Path | None, warn: Warn) -> TrainImage | None:
+    """One HR/LR pair, from the cache or prepared (and cached); None, with a warning, if unusable."""
+    try:
+        key = _cache_name(hr_path, lr_path, scale) if cache_dir is not None else None
+        cached = _read_cached(cache_dir, key) if key is not None else None
+        if cached is None:
+            hr, lr = _make_pair(hr_path, lr_path, scale)
+            if key is not None:
+                _write_cache(cache_dir, key, hr, lr, warn)
+        else:
+            hr, lr = cached
+    except (NLSNError, ValueError) as err:
+        warn(f"skipped {name}: {err}")
+        return None
+    except OSError as err:
+        warn(f"skipped {name}: {os_error_reason(err)}")
+        return None
+    if min(lr.shape[:2]) < min_lr_size:
+        warn(f"skipped {name}: its LR image ({lr.shape[1]}x{lr.shape[0]}) is smaller than a {min_lr_size}px patch")
+        return None
+    return TrainImage(name, hr, lr)
+
+
 def load_training_images(
     hr_dirs: Iterable[Path],
     *,
@@ -149,34 +173,27 @@ def load_training_images(
     min_lr_size: int = 0,
     cache_dir: Path | None = None,
     warn: Warn | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[TrainImage]:
-    """Every usable HR/LR pair under the folders; unreadable or too small images are skipped with a warning."""
+    """Every usable HR/LR pair under the folders; unreadable or too small images are skipped with a warning.
+
+    ``progress(done, total)`` is called before the first image and after each one (read from the
+    cache or prepared); an exception it raises stops the preparation (what is cached stays).
+    """
     warn = warn or (lambda text: None)
     hr_dirs = [Path(d) for d in hr_dirs]
     lr_dirs = [Path(d) for d in lr_dirs] if lr_dirs is not None else None
     if not hr_dirs:
         raise DataError("no training folder given")
+    pairs = _pairs(hr_dirs, lr_dirs, scale, warn)
+    report = progress or (lambda done, total: None)
+    report(0, len(pairs))
     images: list[TrainImage] = []
-    for hr_path, lr_path, name in _pairs(hr_dirs, lr_dirs, scale, warn):
-        try:
-            key = _cache_name(hr_path, lr_path, scale) if cache_dir is not None else None
-            cached = _read_cached(cache_dir, key) if key is not None else None
-            if cached is None:
-                hr, lr = _make_pair(hr_path, lr_path, scale)
-                if key is not None:
-                    _write_cache(cache_dir, key, hr, lr, warn)
-            else:
-                hr, lr = cached
-        except (NLSNError, ValueError) as err:
-            warn(f"skipped {name}: {err}")
-            continue
-        except OSError as err:
-            warn(f"skipped {name}: {os_error_reason(err)}")
-            continue
-        if min(lr.shape[:2]) < min_lr_size:
-            warn(f"skipped {name}: its LR image ({lr.shape[1]}x{lr.shape[0]}) is smaller than a {min_lr_size}px patch")
-            continue
-        images.append(TrainImage(name, hr, lr))
+    for done, (hr_path, lr_path, name) in enumerate(pairs, start=1):
+        image = _load_pair(hr_path, lr_path, name, scale=scale, min_lr_size=min_lr_size, cache_dir=cache_dir, warn=warn)
+        if image is not None:
+            images.append(image)
+        report(done, len(pairs))
     if not images:
         where = ", ".join(str(d) for d in hr_dirs)
         raise DataError(f"no usable training image in {where}")

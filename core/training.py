@@ -43,6 +43,7 @@ TRAIN_STATE_FORMAT = "nlsn-train-state"
 EMA_DECAY = 0.98  # smoothing of the loss for the explosion check
 EXPLODE_WARMUP = 50  # steps before the explosion check starts
 PRECISIONS = ("fp32", "bf16")
+DATA_EVENT_INTERVAL_S = 0.25  # at most this often a DataEvent while the images are prepared
 
 
 # --------------------------------------------------------------------------- configuration
@@ -181,7 +182,15 @@ class FinishedEvent:
     message: str
 
 
-Event = StepEvent | ValidationEvent | CheckpointEvent | MessageEvent | FinishedEvent
+@dataclass
+class DataEvent:
+    """The training images being prepared (read, downscaled, cached): ``done`` of ``total``."""
+
+    done: int
+    total: int
+
+
+Event = StepEvent | ValidationEvent | CheckpointEvent | MessageEvent | FinishedEvent | DataEvent
 Listener = Callable[[Event], None]
 
 
@@ -366,6 +375,17 @@ class Trainer:
         cfg = self.config
         cache = Path(cfg.cache_dir) if cfg.cache_dir else self.run_dir / "cache"
         warn = (lambda text: self._message(text, "warning")) if self.dist.is_main else (lambda text: None)
+        shown = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal shown
+            if self.stop_requested and not self.dist.enabled:  # DDP ranks stop together, later
+                raise _AbortStep
+            now = time.perf_counter()
+            if done in (0, total) or now - shown >= DATA_EVENT_INTERVAL_S:
+                shown = now
+                self._emit(DataEvent(done, total))
+
         images = load_training_images(
             [Path(d) for d in cfg.data],
             scale=cfg.scale,
@@ -373,6 +393,7 @@ class Trainer:
             min_lr_size=cfg.patch,
             cache_dir=cache,
             warn=warn,
+            progress=progress,
         )
         self._message(f"{len(images)} training images, x{cfg.scale}, {cfg.patch}x{cfg.patch} LR patches")
         return PatchSampler(images, scale=cfg.scale, patch=cfg.patch, augment=cfg.augment, seed=cfg.seed)
@@ -568,11 +589,21 @@ class Trainer:
             if level == "error":
                 raise NLSNError(text)
             self._message(text, "warning")
-        sampler = self._load_data()
+        try:
+            sampler = self._load_data()
+        except _AbortStep:  # stop() while preparing: what is prepared stays in the cache
+            sampler = None
         model = self._build_model().to(device)
         self.model = model  # the unwrapped network (e.g. for "use this model" in the GUI)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
         self._elapsed_before = self._load_checkpoint(model, optimizer) if self.resume_run else 0.0
+        if sampler is None:
+            self._save_checkpoint(model, optimizer, elapsed=self._elapsed_before)
+            finished = FinishedEvent(self.step, "stopped", f"stopped while preparing the training data (at step "
+                                     f"{self.step}); resume with --resume {self.run_dir}")
+            self.state = finished.reason
+            self._emit(finished)
+            return finished
         self._truncate_metrics()
         self._open_tensorboard()
         if self.step == 0:
@@ -794,6 +825,7 @@ class HistorySnapshot:
     message_count: int
     checkpoint_step: int | None
     finished: FinishedEvent | None
+    preparing: tuple[int, int] | None = None  # (done, total) training images prepared, before step 1
 
     @property
     def best_index(self) -> int | None:
@@ -844,6 +876,7 @@ class RunHistory:
         self._state = "idle"
         self._checkpoint_step: int | None = None
         self._finished: FinishedEvent | None = None
+        self._preparing: tuple[int, int] | None = None  # (done, total) until the first step
         self._ema_key: tuple[float, int] | None = None  # (smoothing, truncations) of the cached EMA
         self._ema: list[float] = []
         self._ema_acc: tuple[float, int] = (0.0, 0)
@@ -863,6 +896,7 @@ class RunHistory:
                 self._iters = event.iters
                 self._eta_s = float(event.eta_s)
                 self._memory = int(event.memory_bytes)
+                self._preparing = None
                 if self._state in ("idle", "starting"):
                     self._state = "running"
             elif isinstance(event, ValidationEvent):
@@ -871,12 +905,15 @@ class RunHistory:
                     self._add_preview(event.step, [np.asarray(s) for s in event.previews])
                 elif event.preview_path is not None:
                     self._add_preview(event.step, Path(event.preview_path))
+            elif isinstance(event, DataEvent):
+                self._preparing = (event.done, event.total)
             elif isinstance(event, CheckpointEvent):
                 self._checkpoint_step = event.step
             elif isinstance(event, MessageEvent):
                 self._messages.append((event.level, event.text))
             elif isinstance(event, FinishedEvent):
                 self._finished = event
+                self._preparing = None
                 self._state = event.reason
                 self._step = event.step
                 self._eta_s = math.nan
@@ -964,6 +1001,7 @@ class RunHistory:
                 message_count=len(self._messages),
                 checkpoint_step=self._checkpoint_step,
                 finished=self._finished,
+                preparing=self._preparing,
             )
 
     def messages(self, start: int = 0) -> list[tuple[str, str]]:

@@ -1382,6 +1382,13 @@ class TrainingPanel(QWidget):
             plot.setTitle(text, size="9pt", color=pg.getConfigOption("foreground"))
 
     def _update_stats(self, snap: HistorySnapshot) -> None:
+        if snap.preparing is not None and snap.finished is None:
+            done, total = snap.preparing
+            self.stats_label.setText(f"preparing the training images: {done:,} / {total:,}")
+            self.stats_label.setToolTip("Each image is read and downscaled once, then cached in the run folder")
+            self.progress.setValue(int(1000 * done / max(total, 1)))
+            self.progress.setFormat(f"images {100 * done / max(total, 1):.0f}%")
+            return
         iters = snap.iters or self.history.config.get("iters")
         parts = [f"step {snap.step:,}" + (f" / {iters:,}" if iters else "")]
         if len(snap.it_s):

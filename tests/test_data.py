@@ -52,6 +52,24 @@ def test_cache_is_reused_and_follows_changes(hr_dir, tmp_path, monkeypatch):
     assert len(calls) == 1 and changed[0].hr.shape == (44, 44, 3)
 
 
+def test_progress_is_reported_and_can_stop_the_preparation(hr_dir, tmp_path):
+    seen = []
+    load_training_images([hr_dir], scale=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(done, total):
+        if done == 2:
+            raise Stop
+
+    cache = tmp_path / "cache"
+    with pytest.raises(Stop):
+        load_training_images([hr_dir], scale=2, cache_dir=cache, progress=stop_after_two)
+    assert len(list(cache.glob("*.npy"))) == 4  # the two prepared pairs stay cached
+
+
 def test_damaged_cache_entry_is_rebuilt(hr_dir, tmp_path):
     cache = tmp_path / "cache"
     load_training_images([hr_dir], scale=2, cache_dir=cache)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -252,6 +253,24 @@ def test_plots_previews_and_use_this_model(qtbot, window, folders, tmp_path):
     qtbot.waitUntil(lambda: not win.worker.busy and win.doc.comparison.sr is not None, timeout=TIMEOUT)
     assert win.doc.comparison.sr.pixels.shape == (36, 42, 3)
     assert "model_last" in win.status_label.text()
+
+
+def test_data_preparation_shows_progress_and_stop_is_quick(qtbot, window, folders, tmp_path, monkeypatch):
+    import core.data
+
+    win, panel = window
+    real = core.data._make_pair
+    monkeypatch.setattr(core.data, "_make_pair", lambda *a: time.sleep(0.4) or real(*a))  # slow images
+    set_up(panel, folders, tmp_path / "run", iters=100)
+    panel.start()
+    qtbot.waitUntil(lambda: "preparing the training images: 1 / 4" in panel.stats_label.text(), timeout=TIMEOUT)
+    assert panel.state == "preparing" and panel.progress.format() == "images 25%"
+    asked = time.perf_counter()
+    panel.stop()
+    qtbot.waitUntil(lambda: ended(panel), timeout=TIMEOUT)
+    assert time.perf_counter() - asked < 1.5  # the image in hand (0.4 s), then a checkpoint
+    assert panel.state == "stopped" and "preparing" not in panel.stats_label.text()
+    assert panel.prepare_resume(tmp_path / "run")  # resumable: the prepared images stay cached
 
 
 def test_resume_a_stopped_run_continues_its_curves(qtbot, window, folders, tmp_path):

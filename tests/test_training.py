@@ -19,6 +19,7 @@ from core.checkpoint import load_model
 from core.errors import NLSNError
 from core.training import (
     CheckpointEvent,
+    DataEvent,
     DistContext,
     FinishedEvent,
     MessageEvent,
@@ -190,6 +191,35 @@ def test_stop_interrupts_a_long_step(folders, tmp_path):
     trainer.stop()
     thread.join(timeout=30)
     assert time.time() - t0 < 2.0 and trainer.state == "stopped"
+
+
+def test_stop_while_preparing_the_data_is_quick_and_resumable(folders, tmp_path, monkeypatch):
+    import core.data
+
+    real = core.data._make_pair
+    monkeypatch.setattr(core.data, "_make_pair", lambda *a: time.sleep(0.3) or real(*a))  # slow images
+    events, holder = [], {}
+
+    def listen(event):
+        events.append(event)
+        if isinstance(event, DataEvent) and event.done == 1:
+            holder["asked"] = time.perf_counter()
+            holder["t"].stop()
+
+    from core.training import warm_up
+
+    assert warm_up().wait(60)  # the first optimizer's imports (1.6 s, once), as the GUI does
+    run = tmp_path / "run"
+    holder["t"] = Trainer(tiny_config(folders, iters=4, val=None), run, listener=listen)
+    result = holder["t"].run()
+    assert result.reason == "stopped" and result.step == 0 and "preparing" in result.message
+    assert time.perf_counter() - holder["asked"] < 1.0
+    data = [e for e in events if isinstance(e, DataEvent)]
+    assert data[0] == DataEvent(0, 4) and data[-1].done < 4
+    assert not any(isinstance(e, StepEvent) for e in events)
+    resumed = Trainer(None, run, resume=True, listener=events.append).run()
+    assert resumed.reason == "completed" and resumed.step == 4
+    assert events[-1] is resumed and DataEvent(4, 4) in events
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(folders, tmp_path, monkeypatch):
@@ -377,6 +407,17 @@ def test_run_history_records_a_run_like_its_metrics(folders, tmp_path):
     assert reopened.config["preset"] == "tiny"
     assert np.array_equal(reopened.preview(1), history.preview(1))
     assert reopened.update_from_metrics() is False  # nothing new
+
+
+def test_run_history_shows_the_data_preparation_until_the_first_step():
+    from core.training import RunHistory
+
+    history = RunHistory()
+    history(DataEvent(0, 5))
+    history(DataEvent(3, 5))
+    assert history.snapshot().preparing == (3, 5)
+    history(StepEvent(1, 10, 0.1, 1e-4, 1.0, 9.0, 0))
+    assert history.snapshot().preparing is None
 
 
 def test_run_history_follows_a_growing_metrics_file_and_resumes(tmp_path):
