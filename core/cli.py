@@ -201,7 +201,7 @@ TRAIN_FLAGS = {
     "batch": "batch", "patch": "patch", "lr": "lr", "save_every": "save_every", "val_every": "val_every",
     "log_every": "log_every", "val": "val", "seed": "seed", "device": "device", "init_from": "init_from",
     "cache_dir": "cache_dir", "lr_halve_every": "lr_halve_every", "threads": "threads",
-    "precision": "precision",
+    "precision": "precision", "warmup": "warmup",
 }
 
 
@@ -350,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--patch", type=int, help="LR patch size (paper: 48)")
     tr.add_argument("--lr", type=float, help="learning rate (paper: 1e-4, halved every 200k iterations)")
     tr.add_argument("--lr-halve-every", type=int, metavar="K", help="halve the learning rate every K iterations")
+    tr.add_argument("--warmup", type=int, metavar="K",
+                    help="raise the learning rate linearly over the first K iterations (default 0, as the "
+                         "paper; useful with --init-from)")
     tr.add_argument("--threads", type=int, metavar="N", help="CPU threads for training (default: all cores)")
     tr.add_argument("--precision", choices=["fp32", "bf16"],
                     help="fp32 (paper, default) or bf16 mixed precision (1.7x faster measured on a CPU "

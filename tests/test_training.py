@@ -55,6 +55,14 @@ def test_defaults_are_the_papers_recipe():
     assert cfg.lr_at(200_000) == 5e-5 and cfg.lr_at(400_000) == 2.5e-5
 
 
+def test_warmup_ramps_the_learning_rate_then_follows_the_schedule():
+    cfg = TrainConfig(data=["x"], lr=2e-4, warmup=3, lr_halve_every=10)
+    assert [cfg.lr_at(s) for s in range(5)] == pytest.approx([5e-5, 1e-4, 1.5e-4, 2e-4, 2e-4])
+    assert cfg.lr_at(10) == pytest.approx(1e-4) and TrainConfig().warmup == 0
+    with pytest.raises(NLSNError, match="warmup"):
+        TrainConfig(data=["x"], warmup=-1).validate()
+
+
 def test_config_maps_one_to_one_and_rejects_unknown(tmp_path):
     cfg = TrainConfig(data=["a", "b"], scale=3, model={"n_resblocks": 4})
     path = tmp_path / "c.json"
@@ -267,6 +275,21 @@ def test_init_from_a_x2_model_for_x3(folders, tmp_path):
     cfg = tiny_config(folders, scale=3, iters=1, val=None, init_from=str(tmp_path / "x2" / "model_last.safetensors"))
     Trainer(cfg, tmp_path / "x3", listener=events.append).run()
     assert any(isinstance(e, MessageEvent) and "upsampler starts fresh" in e.text for e in events)
+
+
+def test_init_from_the_same_scale_keeps_the_upsampler_another_scale_does_not(folders, tmp_path):
+    Trainer(tiny_config(folders, iters=2, val=None), tmp_path / "x2").run()
+    source_file = tmp_path / "x2" / "model_last.safetensors"
+    source = load_model(source_file).model.state_dict()
+    events = []
+    same = Trainer(tiny_config(folders, init_from=str(source_file), seed=5), tmp_path / "again", listener=events.append)
+    weights = same._build_model().state_dict()
+    assert all(torch.equal(weights[k], source[k]) for k in source)  # the tail too: a continuation
+    assert any(isinstance(e, MessageEvent) and f"{len(source)} of {len(source)} tensors" in e.text for e in events)
+    x4 = Trainer(tiny_config(folders, scale=4, init_from=str(source_file)), tmp_path / "x4")._build_model().state_dict()
+    assert x4["tail.0.0.weight"].shape == source["tail.0.0.weight"].shape  # same shape, other job:
+    assert not torch.equal(x4["tail.0.0.weight"], source["tail.0.0.weight"])  # x4 starts it fresh
+    assert torch.equal(x4["head.0.weight"], source["head.0.weight"])
 
 
 def _ddp_worker(rank: int, world: int, init_file: str, cfg_json: str, out: str) -> None:
