@@ -412,7 +412,7 @@ class Trainer:
         cfg = self.config
         model = _init_model(cfg.model_config(), cfg.seed)
         if cfg.init_from and not self.resume_run:
-            loaded = load_model(cfg.init_from)
+            loaded = load_init_source(cfg)
             source = loaded.model.state_dict()
             own = model.state_dict()
             # Another scale's upsampler starts fresh: x2's even has the shape of x4's first stage,
@@ -767,6 +767,23 @@ def default_val_dir() -> Path | None:
 # --------------------------------------------------------------------------- for the GUI
 
 
+def _describe(config: NLSNConfig) -> str:
+    return (f"{config.n_feats} features and {config.n_resblocks} blocks"
+            + ("" if config.use_nlsa else " without sparse attention"))
+
+
+def load_init_source(config: TrainConfig):
+    """The model ``config.init_from`` names, checked to be the run's configuration (any scale)."""
+    loaded = load_model(config.init_from)
+    have, want = loaded.config, config.model_config()
+    if (have.n_feats, have.n_resblocks, have.use_nlsa) != (want.n_feats, want.n_resblocks, want.use_nlsa):
+        raise NLSNError(
+            f"{Path(config.init_from).name} has {_describe(have)}; the {config.preset} configuration has "
+            f"{_describe(want)}: start from a {config.preset} model, or choose its configuration"
+        )
+    return loaded
+
+
 def check_setup(config: TrainConfig, run_dir: str | os.PathLike, *, resume: bool = False) -> None:
     """Fail fast, with one readable line, on what would only fail once a run had started."""
     config.validate()
@@ -780,6 +797,8 @@ def check_setup(config: TrainConfig, run_dir: str | os.PathLike, *, resume: bool
         raise NLSNError(f"validation folder not found: {config.val}")
     if config.preset not in PRESETS:
         raise NLSNError(f"unknown configuration {config.preset!r}; choose from {', '.join(PRESETS)}")
+    if config.init_from and not resume:
+        load_init_source(config)
     run_dir = Path(run_dir)
     if not str(run_dir).strip():
         raise NLSNError("choose an output folder for the run")

@@ -58,6 +58,7 @@ from PySide6.QtWidgets import (
 from core.errors import NLSNError
 from core.inference import available_devices
 from core.nlsn import PRESETS
+from core.registry import MODELS_DIR
 from core.training import (
     FinishedEvent,
     HistorySnapshot,
@@ -155,14 +156,17 @@ class _Run:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-class _Folder(QWidget):
-    """A line edit with a Browse… button that picks a folder."""
+class _PathField(QWidget):
+    """A line edit with a Browse… button that picks a folder (or a file, given a name filter)."""
 
     edited = Signal()
 
-    def __init__(self, title: str, placeholder: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, placeholder: str = "", parent: QWidget | None = None, *,
+                 file_filter: str | None = None, start_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.title = title
+        self.file_filter = file_filter
+        self.start_dir = start_dir  # where Browse… opens while the field is empty (default: home)
         self.edit = QLineEdit()
         self.edit.setPlaceholderText(placeholder)
         self.edit.textEdited.connect(lambda _t: self.edited.emit())
@@ -181,10 +185,13 @@ class _Folder(QWidget):
         self.edit.setText(text)
 
     def _browse(self) -> None:
-        start = self.text() or str(Path.home())
+        start = self.text() or str(self.start_dir or Path.home())
         while start and not Path(start).is_dir() and Path(start).parent != Path(start):
             start = str(Path(start).parent)
-        path = QFileDialog.getExistingDirectory(self, self.title, start)
+        if self.file_filter is not None:
+            path, _ = QFileDialog.getOpenFileName(self, self.title, start, self.file_filter)
+        else:
+            path = QFileDialog.getExistingDirectory(self, self.title, start)
         if path:
             self.edit.setText(path)
             self.edited.emit()
@@ -370,7 +377,7 @@ class TrainingPanel(QWidget):
         data_row.addLayout(buttons)
         form.addRow("Training folders", data)
 
-        self.val_folder = _Folder("Validation folder", "none: no validation")
+        self.val_folder = _PathField("Validation folder", "none: no validation")
         self.val_folder.setToolTip("Benchmark folder (e.g. Set5) scored at every validation; empty: no validation")
         form.addRow("Validation folder", self.val_folder)
 
@@ -392,9 +399,21 @@ class TrainingPanel(QWidget):
         self.batch_spin = self._spin(1, 1024, defaults.batch, tip="Patches per step (paper: 16)")
         form.addRow("Patch", self._pair_row(self.patch_spin, "Batch", self.batch_spin))
 
+        self.init_field = _PathField("Model to start from", "random weights (a new model)",
+                                     file_filter="Models (*.safetensors *.pt *.pth);;All files (*)",
+                                     start_dir=MODELS_DIR)
+        self.init_field.setToolTip(
+            "Optional: a model of the chosen configuration to start from. The same scale continues or "
+            "fine-tunes it; another scale (e.g. x2 weights for x3) keeps all but the upsampler."
+        )
+        form.addRow("Start from", self.init_field)
+
         self.iters_spin = self._spin(1, 2_000_000_000, defaults.iters, step=1000,
                                      tip="Training steps (paper: 1,000,000)")
-        form.addRow("Iterations", self.iters_spin)
+        self.warmup_spin = self._spin(0, 1_000_000, defaults.warmup, suffix=" steps", step=50,
+                                      tip="Raise the learning rate linearly over the first steps (paper: 0). "
+                                          "About 100 keeps a fresh optimizer from upsetting a model you start from.")
+        form.addRow("Iterations", self._pair_row(self.iters_spin, "Warm-up", self.warmup_spin))
 
         self.lr_edit = QLineEdit(f"{defaults.lr:g}")
         validator = QDoubleValidator(0.0, 10.0, 12, self.lr_edit)
@@ -424,7 +443,7 @@ class TrainingPanel(QWidget):
         )
         form.addRow("Log every", self._pair_row(self.log_every_spin, "Precision", self.precision_box))
 
-        self.out_folder = _Folder("Output folder for the run")
+        self.out_folder = _PathField("Output folder for the run")
         self.out_folder.setToolTip("The run folder: config, metrics, checkpoints, models and previews")
         self.out_folder.edited.connect(self._out_edited)
         self.out_folder.browse.clicked.disconnect()
@@ -459,7 +478,7 @@ class TrainingPanel(QWidget):
         self._form_widgets = [
             self.data_list, self.data_add, self.data_remove, self.val_folder, self.scale_box, self.preset_box,
             self.patch_spin, self.batch_spin, self.lr_edit, self.val_every_spin, self.save_every_spin,
-            self.log_every_spin, self.out_folder,
+            self.log_every_spin, self.out_folder, self.init_field, self.warmup_spin,
         ]
 
         content = QWidget()
@@ -650,10 +669,9 @@ class TrainingPanel(QWidget):
         self._select(self.scale_box, int(s.value(f"{SETTINGS}/scale", TrainConfig.scale)))
         self._select(self.preset_box, str(s.value(f"{SETTINGS}/preset", TrainConfig.preset)))
         defaults = TrainConfig()
-        for key, box in (("patch", self.patch_spin), ("batch", self.batch_spin), ("iters", self.iters_spin),
-                         ("val_every", self.val_every_spin), ("save_every", self.save_every_spin),
-                         ("log_every", self.log_every_spin)):
+        for key, box in self._spin_settings():
             box.setValue(int(s.value(f"{SETTINGS}/{key}", getattr(defaults, key))))
+        self.init_field.setText(str(s.value(f"{SETTINGS}/init_from", "")))
         self.lr_edit.setText(str(s.value(f"{SETTINGS}/lr", f"{defaults.lr:g}")))
         self._select(self.device_box, str(s.value(f"{SETTINGS}/device", "auto")))
         self._select(self.precision_box, str(s.value(f"{SETTINGS}/precision", defaults.precision)))
@@ -666,16 +684,21 @@ class TrainingPanel(QWidget):
         s.setValue(f"{SETTINGS}/val", self.val_folder.text())
         s.setValue(f"{SETTINGS}/scale", self.scale_box.currentData())
         s.setValue(f"{SETTINGS}/preset", self.preset_box.currentData())
-        for key, box in (("patch", self.patch_spin), ("batch", self.batch_spin), ("iters", self.iters_spin),
-                         ("val_every", self.val_every_spin), ("save_every", self.save_every_spin),
-                         ("log_every", self.log_every_spin)):
+        for key, box in self._spin_settings():
             s.setValue(f"{SETTINGS}/{key}", box.value())
+        s.setValue(f"{SETTINGS}/init_from", self.init_field.text())
         s.setValue(f"{SETTINGS}/lr", self.lr_edit.text())
         s.setValue(f"{SETTINGS}/device", self.device_box.currentData())
         s.setValue(f"{SETTINGS}/precision", self.precision_box.currentData())
         s.setValue(f"{SETTINGS}/smoothing", self.smooth_slider.value())
         if not self._out_auto and self._resume_dir is None and self.out_folder.text():
             s.setValue(f"{SETTINGS}/out_root", str(Path(self.out_folder.text()).parent))
+
+    def _spin_settings(self) -> tuple[tuple[str, QSpinBox], ...]:
+        """The number boxes of the form, by TrainConfig field (and settings key)."""
+        return (("patch", self.patch_spin), ("batch", self.batch_spin), ("iters", self.iters_spin),
+                ("warmup", self.warmup_spin), ("val_every", self.val_every_spin),
+                ("save_every", self.save_every_spin), ("log_every", self.log_every_spin))
 
     @staticmethod
     def _select(box: QComboBox, data) -> None:
@@ -753,6 +776,8 @@ class TrainingPanel(QWidget):
             val_every=self.val_every_spin.value(),
             device=str(self.device_box.currentData()),
             precision=str(self.precision_box.currentData()),
+            init_from=self.init_field.text() or None,
+            warmup=self.warmup_spin.value(),
         )
 
     def _fill_form(self, config: TrainConfig) -> None:
@@ -763,6 +788,8 @@ class TrainingPanel(QWidget):
         self.patch_spin.setValue(config.patch)
         self.batch_spin.setValue(config.batch)
         self.iters_spin.setValue(config.iters)
+        self.warmup_spin.setValue(config.warmup)
+        self.init_field.setText(config.init_from or "")
         self.lr_edit.setText(f"{config.lr:g}")
         self._select(self.device_box, config.device)
         self._select(self.precision_box, config.precision)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from core.imageio import Image, load_image  # noqa: E402
 from core.training import RunHistory, TrainConfig, Trainer, read_metrics, smooth  # noqa: E402
 from tests.helpers import smooth_image, training_folders  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60_000
 
 
@@ -255,6 +257,25 @@ def test_plots_previews_and_use_this_model(qtbot, window, folders, tmp_path):
     assert "model_last" in win.status_label.text()
 
 
+def test_start_from_a_x2_model_with_a_warm_up_for_x3(qtbot, window, folders, tmp_path):
+    win, panel = window
+    set_up(panel, folders, tmp_path / "x2", iters=2)
+    panel.start()
+    qtbot.waitUntil(lambda: ended(panel) and panel.state == "completed", timeout=TIMEOUT)
+    set_up(panel, folders, tmp_path / "x3", iters=3, scale=3)
+    assert panel.init_field.edit.placeholderText() == "random weights (a new model)"
+    panel.init_field.setText(str(tmp_path / "x2" / "model_last.safetensors"))
+    panel.warmup_spin.setValue(2)
+    assert panel.start()
+    qtbot.waitUntil(lambda: ended(panel), timeout=TIMEOUT)
+    assert panel.state == "completed"
+    config = json.loads((tmp_path / "x3" / "config.json").read_text())
+    assert config["init_from"].endswith("model_last.safetensors") and config["warmup"] == 2
+    assert "the upsampler starts fresh" in panel.log.toPlainText()
+    lrs = [r["lr"] for r in read_metrics(tmp_path / "x3") if "lr" in r]
+    assert lrs[:3] == pytest.approx([1e-3 / 3, 2e-3 / 3, 1e-3])  # warm-up over 2 steps, then the lr
+
+
 def test_data_preparation_shows_progress_and_stop_is_quick(qtbot, window, folders, tmp_path, monkeypatch):
     import core.data
 
@@ -361,6 +382,15 @@ def test_bad_input_shows_a_readable_message(qtbot, window, folders, tmp_path, ca
     panel.set_training_folders([])
     assert not panel.start()
     assert "no training data" in panel.message_text()
+
+    set_up(panel, folders, tmp_path / "run")  # the tiny configuration from a light model
+    panel.init_field.setText(str(ROOT / "resources" / "models" / "nlsn-light-x2.safetensors"))
+    assert not panel.start()
+    assert "64 features and 16 blocks; the tiny configuration has 16 features" in panel.message_text()
+    panel.init_field.setText(str(tmp_path / "gone.safetensors"))
+    assert not panel.start()
+    assert "gone.safetensors: model file not found" in panel.message_text()
+    panel.init_field.setText("")
 
     empty = tmp_path / "empty"
     empty.mkdir()

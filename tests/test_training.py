@@ -516,3 +516,12 @@ def test_check_setup_explains_what_is_wrong(folders, tmp_path):
     check_setup(good, tmp_path / "old", resume=True)
     with pytest.raises(NLSNError, match="not a training run"):
         check_setup(good, tmp_path / "new", resume=True)
+    with pytest.raises(NLSNError, match="none.safetensors: model file not found"):
+        check_setup(tiny_config(folders, init_from=str(tmp_path / "none.safetensors")), tmp_path / "new")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(NLSNError, match="junk.pt: not a PyTorch checkpoint"):
+        check_setup(tiny_config(folders, init_from=str(tmp_path / "junk.pt")), tmp_path / "new")
+    light = ROOT / "resources" / "models" / "nlsn-light-x2.safetensors"
+    with pytest.raises(NLSNError, match="64 features and 16 blocks; the tiny configuration has 16 features"):
+        check_setup(tiny_config(folders, init_from=str(light)), tmp_path / "new")
+    check_setup(tiny_config(folders, preset="light", init_from=str(light)), tmp_path / "new")
