@@ -365,7 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-val", action="store_true", help="no validation")
     tr.add_argument("--seed", type=int)
     tr.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    tr.add_argument("--init-from", metavar="MODEL", help="start from these weights (e.g. a x2 model for x3/x4)")
+    tr.add_argument("--init-from", metavar="MODEL",
+                    help="start from a model file or bundled model (e.g. nlsn-light-x2 for x3/x4; the same "
+                         "scale keeps the upsampler too)")
     tr.add_argument("--cache-dir", metavar="DIR", help="where prepared training pairs are cached")
     tr.add_argument("--config", metavar="FILE", help="JSON file of training settings (flags override it)")
     tr.add_argument("--out", metavar="RUN_DIR", help="folder of a new run")

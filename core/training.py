@@ -64,7 +64,7 @@ class TrainConfig:
     model: dict[str, Any] = field(default_factory=dict)  # overrides of NLSNConfig fields
     lr_data: list[str] | None = None  # paired LR folders, one per data folder
     val: str | None = None  # benchmark folder for validation (None: no validation)
-    init_from: str | None = None  # model file to start from (e.g. x2 weights for x3/x4)
+    init_from: str | None = None  # model file or bundled name to start from (e.g. x2 weights for x3/x4)
     iters: int = 1_000_000
     batch: int = 16
     patch: int = 48
@@ -773,8 +773,11 @@ def _describe(config: NLSNConfig) -> str:
 
 
 def load_init_source(config: TrainConfig):
-    """The model ``config.init_from`` names, checked to be the run's configuration (any scale)."""
-    loaded = load_model(config.init_from)
+    """The model ``config.init_from`` names (a file or a bundled model's name), checked to be the
+    run's configuration (any scale)."""
+    from core.registry import resolve_model
+
+    loaded = load_model(resolve_model(config.init_from, scale=config.scale))
     have, want = loaded.config, config.model_config()
     if (have.n_feats, have.n_resblocks, have.use_nlsa) != (want.n_feats, want.n_resblocks, want.use_nlsa):
         raise NLSNError(

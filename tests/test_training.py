@@ -525,3 +525,4 @@ def test_check_setup_explains_what_is_wrong(folders, tmp_path):
     with pytest.raises(NLSNError, match="64 features and 16 blocks; the tiny configuration has 16 features"):
         check_setup(tiny_config(folders, init_from=str(light)), tmp_path / "new")
     check_setup(tiny_config(folders, preset="light", init_from=str(light)), tmp_path / "new")
+    check_setup(tiny_config(folders, preset="light", scale=3, init_from="nlsn-light-x2"), tmp_path / "new")
