@@ -412,7 +412,7 @@ class TrainingPanel(QWidget):
                                      tip="Training steps (paper: 1,000,000)")
         self.warmup_spin = self._spin(0, 1_000_000, defaults.warmup, suffix=" steps", step=50,
                                       tip="Raise the learning rate linearly over the first steps (paper: 0). "
-                                          "About 100 keeps a fresh optimizer from upsetting a model you start from.")
+                                          "Useful when starting from a model: a fresh optimizer's first updates are full-size.")
         form.addRow("Iterations", self._pair_row(self.iters_spin, "Warm-up", self.warmup_spin))
 
         self.lr_edit = QLineEdit(f"{defaults.lr:g}")
