@@ -260,6 +260,26 @@ def bf16_problem(device: torch.device) -> tuple[str, str] | None:
                        "is likely slower than fp32")
 
 
+def _describe(config: NLSNConfig) -> str:
+    return (f"{config.n_feats} features and {config.n_resblocks} blocks"
+            + ("" if config.use_nlsa else " without sparse attention"))
+
+
+def load_init_source(config: TrainConfig):
+    """The model ``config.init_from`` names (a file or a bundled model's name), checked to be the
+    run's configuration (any scale)."""
+    from core.registry import resolve_model
+
+    loaded = load_model(resolve_model(config.init_from, scale=config.scale))
+    have, want = loaded.config, config.model_config()
+    if (have.n_feats, have.n_resblocks, have.use_nlsa) != (want.n_feats, want.n_resblocks, want.use_nlsa):
+        raise NLSNError(
+            f"{Path(config.init_from).name} has {_describe(have)}; the {config.preset} configuration has "
+            f"{_describe(want)}: start from a {config.preset} model, or choose its configuration"
+        )
+    return loaded
+
+
 class _AbortStep(Exception):
     """Raised inside a forward/backward to abandon the current step when stop() is called."""
 
@@ -424,9 +444,8 @@ class Trainer:
             }
             own.update(taken)
             model.load_state_dict(own, strict=True)
-            fresh = [k for k in own if k not in taken]
-            note = ("" if not fresh else " (the upsampler starts fresh)" if all(k.startswith("tail.0.") for k in fresh)
-                    else f" ({len(fresh)} start fresh: {', '.join(fresh[:3])}{'…' if len(fresh) > 3 else ''})")
+            # load_init_source refused other configurations: only an upsampler can be left out.
+            note = "" if len(taken) == len(own) else " (the upsampler starts fresh)"
             self._message(f"started from {Path(cfg.init_from).name}: {len(taken)} of {len(own)} tensors{note}")
         return model
 
@@ -765,26 +784,6 @@ def default_val_dir() -> Path | None:
 
 
 # --------------------------------------------------------------------------- for the GUI
-
-
-def _describe(config: NLSNConfig) -> str:
-    return (f"{config.n_feats} features and {config.n_resblocks} blocks"
-            + ("" if config.use_nlsa else " without sparse attention"))
-
-
-def load_init_source(config: TrainConfig):
-    """The model ``config.init_from`` names (a file or a bundled model's name), checked to be the
-    run's configuration (any scale)."""
-    from core.registry import resolve_model
-
-    loaded = load_model(resolve_model(config.init_from, scale=config.scale))
-    have, want = loaded.config, config.model_config()
-    if (have.n_feats, have.n_resblocks, have.use_nlsa) != (want.n_feats, want.n_resblocks, want.use_nlsa):
-        raise NLSNError(
-            f"{Path(config.init_from).name} has {_describe(have)}; the {config.preset} configuration has "
-            f"{_describe(want)}: start from a {config.preset} model, or choose its configuration"
-        )
-    return loaded
 
 
 def check_setup(config: TrainConfig, run_dir: str | os.PathLike, *, resume: bool = False) -> None:

@@ -669,7 +669,7 @@ class TrainingPanel(QWidget):
         self._select(self.scale_box, int(s.value(f"{SETTINGS}/scale", TrainConfig.scale)))
         self._select(self.preset_box, str(s.value(f"{SETTINGS}/preset", TrainConfig.preset)))
         defaults = TrainConfig()
-        for key, box in self._spin_settings():
+        for key, box in self._spins():
             box.setValue(int(s.value(f"{SETTINGS}/{key}", getattr(defaults, key))))
         self.init_field.setText(str(s.value(f"{SETTINGS}/init_from", "")))
         self.lr_edit.setText(str(s.value(f"{SETTINGS}/lr", f"{defaults.lr:g}")))
@@ -684,7 +684,7 @@ class TrainingPanel(QWidget):
         s.setValue(f"{SETTINGS}/val", self.val_folder.text())
         s.setValue(f"{SETTINGS}/scale", self.scale_box.currentData())
         s.setValue(f"{SETTINGS}/preset", self.preset_box.currentData())
-        for key, box in self._spin_settings():
+        for key, box in self._spins():
             s.setValue(f"{SETTINGS}/{key}", box.value())
         s.setValue(f"{SETTINGS}/init_from", self.init_field.text())
         s.setValue(f"{SETTINGS}/lr", self.lr_edit.text())
@@ -694,8 +694,8 @@ class TrainingPanel(QWidget):
         if not self._out_auto and self._resume_dir is None and self.out_folder.text():
             s.setValue(f"{SETTINGS}/out_root", str(Path(self.out_folder.text()).parent))
 
-    def _spin_settings(self) -> tuple[tuple[str, QSpinBox], ...]:
-        """The number boxes of the form, by TrainConfig field (and settings key)."""
+    def _spins(self) -> tuple[tuple[str, QSpinBox], ...]:
+        """The number boxes of the form, by TrainConfig field (also their settings key)."""
         return (("patch", self.patch_spin), ("batch", self.batch_spin), ("iters", self.iters_spin),
                 ("warmup", self.warmup_spin), ("val_every", self.val_every_spin),
                 ("save_every", self.save_every_spin), ("log_every", self.log_every_spin))
@@ -767,17 +767,11 @@ class TrainingPanel(QWidget):
             scale=int(self.scale_box.currentData()),
             preset=str(self.preset_box.currentData()),
             val=val or None,
-            iters=self.iters_spin.value(),
-            batch=self.batch_spin.value(),
-            patch=self.patch_spin.value(),
             lr=lr,
-            log_every=self.log_every_spin.value(),
-            save_every=self.save_every_spin.value(),
-            val_every=self.val_every_spin.value(),
             device=str(self.device_box.currentData()),
             precision=str(self.precision_box.currentData()),
             init_from=self.init_field.text() or None,
-            warmup=self.warmup_spin.value(),
+            **{key: box.value() for key, box in self._spins()},
         )
 
     def _fill_form(self, config: TrainConfig) -> None:
@@ -785,17 +779,12 @@ class TrainingPanel(QWidget):
         self.val_folder.setText(config.val or "")
         self._select(self.scale_box, config.scale)
         self._select(self.preset_box, config.preset)
-        self.patch_spin.setValue(config.patch)
-        self.batch_spin.setValue(config.batch)
-        self.iters_spin.setValue(config.iters)
-        self.warmup_spin.setValue(config.warmup)
+        for key, box in self._spins():
+            box.setValue(getattr(config, key))
         self.init_field.setText(config.init_from or "")
         self.lr_edit.setText(f"{config.lr:g}")
         self._select(self.device_box, config.device)
         self._select(self.precision_box, config.precision)
-        self.val_every_spin.setValue(config.val_every)
-        self.save_every_spin.setValue(config.save_every)
-        self.log_every_spin.setValue(config.log_every)
 
     # ================================================================== resume
 
