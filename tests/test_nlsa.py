@@ -265,3 +265,30 @@ def test_under_bf16_autocast_buckets_are_projected_in_fp32_and_gradients_flow():
     out.square().mean().backward()
     for name, p in module.named_parameters():
         assert p.grad is not None and p.grad.dtype == torch.float32 and torch.isfinite(p.grad).all(), name
+
+
+def test_window_attention_in_bf16_keeps_lse_in_fp32_and_gradients_close():
+    """Under bf16 the fast path's lse is fp32 (it weights the rounds and is subtracted again in
+    the backward); outputs and gradients stay within bf16 rounding of an fp32 computation on
+    the same inputs."""
+    from core.nlsa import _WindowAttention
+
+    gen = torch.Generator().manual_seed(0)
+    t, k = 40, 16
+    q = (torch.randn(t, k, 8, generator=gen) * 3).bfloat16()  # scores up to ~15: lse > 8
+    key = torch.nn.functional.normalize(torch.randn(t, k, 8, generator=gen), dim=-1).bfloat16()
+    v = torch.randn(t, k, 32, generator=gen).bfloat16()
+    grad_out, grad_lse = torch.randn(t, k, 32, generator=gen).bfloat16(), torch.randn(t, k, generator=gen)
+
+    def run(dtype):
+        inputs = [x.to(dtype).requires_grad_() for x in (q, key, v)]
+        out, lse = _WindowAttention.apply(*inputs, None)
+        torch.autograd.backward([out, lse], [grad_out.to(dtype), grad_lse])
+        return [x.detach().float()[1:-1] for x in (out, lse, *(i.grad for i in inputs))], out.dtype, lse.dtype
+
+    ref, _, _ = run(torch.float32)
+    got, out_dtype, lse_dtype = run(torch.bfloat16)
+    assert out_dtype == torch.bfloat16 and lse_dtype == torch.float32
+    errors = [((a - b).norm() / b.norm()).item() for a, b in zip(got, ref)]
+    assert errors[1] < 1e-3, errors  # lse
+    assert max(errors[0], *errors[2:]) < 0.02, errors  # out, dq, dk, dv
