@@ -281,7 +281,7 @@ def test_window_attention_in_bf16_keeps_lse_in_fp32_and_gradients_close():
     grad_out, grad_lse = torch.randn(t, k, 32, generator=gen).bfloat16(), torch.randn(t, k, generator=gen)
 
     def run(dtype):
-        inputs = [x.to(dtype).requires_grad_() for x in (q, key, v)]
+        inputs = [x.to(dtype, copy=True).requires_grad_() for x in (q, key, v)]
         out, lse = _WindowAttention.apply(*inputs, None)
         torch.autograd.backward([out, lse], [grad_out.to(dtype), grad_lse])
         return [x.detach().float()[1:-1] for x in (out, lse, *(i.grad for i in inputs))], out.dtype, lse.dtype
@@ -292,3 +292,12 @@ def test_window_attention_in_bf16_keeps_lse_in_fp32_and_gradients_close():
     errors = [((a - b).norm() / b.norm()).item() for a, b in zip(got, ref)]
     assert errors[1] < 1e-3, errors  # lse
     assert max(errors[0], *errors[2:]) < 0.02, errors  # out, dq, dk, dv
+
+
+def test_a_low_precision_module_returns_its_own_dtype():
+    """The fp32 lse must not promote the output: a half/bf16 model (CUDA inference runs fp16)
+    feeds it to its next convolution, which wants the weights' dtype."""
+    torch.manual_seed(0)
+    module = NonLocalSparseAttention(16, n_hashes=2, chunk_size=16).bfloat16()
+    out = module(torch.randn(1, 16, 9, 10).bfloat16(), generator=torch.Generator().manual_seed(3))
+    assert out.dtype == torch.bfloat16 and torch.isfinite(out.float()).all()
