@@ -201,7 +201,7 @@ TRAIN_FLAGS = {
     "batch": "batch", "patch": "patch", "lr": "lr", "save_every": "save_every", "val_every": "val_every",
     "log_every": "log_every", "val": "val", "seed": "seed", "device": "device", "init_from": "init_from",
     "cache_dir": "cache_dir", "lr_halve_every": "lr_halve_every", "threads": "threads",
-    "precision": "precision", "warmup": "warmup",
+    "precision": "precision", "warmup": "warmup", "ema_decay": "ema_decay",
 }
 
 
@@ -358,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="fp32 (paper, default) or bf16 mixed precision (1.7x faster measured on a CPU "
                          "with AVX-512 BF16; for such CPUs, AMX and recent GPUs): weights, optimizer and "
                          "validation stay fp32")
+    tr.add_argument("--ema-decay", type=float, metavar="D",
+                    help="keep a moving average of the weights (e.g. 0.999; default 0: off, as the paper); "
+                         "the average is validated and saved as the run's models")
     tr.add_argument("--save-every", type=int, metavar="K", help="checkpoint every K iterations")
     tr.add_argument("--val-every", type=int, metavar="K", help="validate every K iterations")
     tr.add_argument("--log-every", type=int, metavar="K", help="log every K iterations")

@@ -17,6 +17,7 @@ hashes it would have seen without the interruption.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
@@ -91,6 +92,12 @@ class TrainConfig:
     # under bf16 autocast while weights, optimizer, loss and validation stay fp32. 1.7x faster
     # on a CPU with AVX-512 BF16 (benchmarks/training_speed.py); also for AMX and bf16 GPUs.
     precision: str = "fp32"
+    # Exponential moving average of the weights (0: off, the paper). After every step the average
+    # moves towards the trained weights by (1 - ema_decay); it is what is validated and written to
+    # model_last / model_best, while the optimizer keeps training the raw weights (BasicSR's
+    # ``ema_decay``, 0.999 there). The average smooths the noise of the last updates away,
+    # as a lower learning rate would, without slowing the training itself.
+    ema_decay: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -134,6 +141,8 @@ class TrainConfig:
             raise NLSNError("lr must be a positive number")
         if self.warmup < 0:
             raise NLSNError("warmup must be zero or positive")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise NLSNError(f"ema_decay must be at least 0 (off) and below 1, not {self.ema_decay}")
         if self.precision not in PRECISIONS:
             raise NLSNError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.lr_data is not None and len(self.lr_data) != len(self.data):
@@ -356,7 +365,8 @@ class Trainer:
         self.state = "idle"
         self.step = 0
         self.best_psnr = -math.inf
-        self.model: NLSN | None = None
+        self.model: NLSN | None = None  # the trained (raw) weights
+        self.ema_model: NLSN | None = None  # their moving average, when ema_decay > 0
 
     # ------------------------------------------------------------------ control (any thread)
 
@@ -467,6 +477,8 @@ class Trainer:
             "elapsed": float(elapsed),
             "config": json.dumps(self.config.to_dict()),
         }
+        if self.ema_model is not None:
+            state["ema"] = {k: v.detach().cpu() for k, v in self.ema_model.state_dict().items()}
         buffer = io.BytesIO()
         torch.save(state, buffer)
         try:
@@ -474,8 +486,13 @@ class Trainer:
             atomic_write(self.checkpoint_path, buffer.getvalue())
         except OSError as err:
             raise NLSNError(f"cannot save the checkpoint in {self.run_dir} ({os_error_reason(err)})") from None
-        save_model(self.run_dir / "model_last.safetensors", model, provenance=self._provenance(elapsed))
+        save_model(self.run_dir / "model_last.safetensors", self._exported(model),
+                   provenance=self._provenance(elapsed))
         self._emit(CheckpointEvent(self.step, self.checkpoint_path))
+
+    def _exported(self, model: NLSN) -> NLSN:
+        """The network that is validated and written out: the weight average when there is one."""
+        return self.ema_model if self.ema_model is not None else model
 
     def _provenance(self, elapsed: float) -> dict[str, Any]:
         return {
@@ -487,6 +504,8 @@ class Trainer:
             "best_psnr": None if self.best_psnr == -math.inf else round(self.best_psnr, 4),
             "val": Path(self.config.val).name if self.config.val else None,
             "seconds": round(elapsed, 1),
+            # the file holds the weights' moving average (ema_decay), not the last step's weights
+            **({"ema_decay": self.config.ema_decay} if self.ema_model is not None else {}),
         }
 
     def _load_checkpoint(self, model: NLSN, optimizer: torch.optim.Optimizer) -> float:
@@ -502,6 +521,12 @@ class Trainer:
             raise NLSNError(f"{path}: not a training checkpoint of this tool")
         model.load_state_dict(state["model"], strict=True)
         optimizer.load_state_dict(state["optimizer"])
+        if self.ema_model is not None:
+            if isinstance(state.get("ema"), dict):
+                self.ema_model.load_state_dict(state["ema"], strict=True)
+            else:  # EMA switched on when resuming a run that had none
+                self.ema_model.load_state_dict(model.state_dict(), strict=True)
+                self._message("the checkpoint holds no weight average: it starts from the current weights")
         self.step = int(state["step"])
         self.best_psnr = float(state["best_psnr"])
         self._message(f"resumed {self.run_dir.name} at step {self.step}")
@@ -627,7 +652,8 @@ class Trainer:
         except _AbortStep:  # stop() while preparing: what is prepared stays in the cache
             sampler = None
         model = self._build_model().to(device)
-        self.model = model  # the unwrapped network (e.g. for "use this model" in the GUI)
+        self.model = model  # the unwrapped network
+        self.ema_model = self._make_ema(model)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
         self._elapsed_before = self._load_checkpoint(model, optimizer) if self.resume_run else 0.0
         if sampler is None:
@@ -689,6 +715,7 @@ class Trainer:
                     optimizer.zero_grad(set_to_none=True)
                     break
                 optimizer.step()
+                self._update_ema(model)
                 self.step += 1
                 ema = value if ema is None else EMA_DECAY * ema + (1 - EMA_DECAY) * value
                 if self.step > EXPLODE_WARMUP and value > cfg.explode_factor * ema:
@@ -709,7 +736,7 @@ class Trainer:
                     window_loss, window_steps, window_start = 0.0, 0, now
                 if self.step % cfg.val_every == 0 or self.step == cfg.iters:
                     try:
-                        self._validate(model, device)
+                        self._validate(self._exported(model), device)
                     except _AbortStep:  # stop() during a validation: skip it and stop as usual
                         if self.step >= cfg.iters:
                             self._save_checkpoint(model, optimizer, elapsed=self._elapsed())
@@ -731,6 +758,24 @@ class Trainer:
         self.state = finished.reason
         self._emit(finished)
         return finished
+
+    def _make_ema(self, model: NLSN) -> NLSN | None:
+        if self.config.ema_decay <= 0:
+            return None
+        ema = copy.deepcopy(model)  # before the abort hooks go on: the average needs none
+        ema.requires_grad_(False)
+        return ema
+
+    @torch.no_grad()
+    def _update_ema(self, model: NLSN) -> None:
+        """average <- decay * average + (1 - decay) * weights (every rank: their weights are equal)."""
+        if self.ema_model is None:
+            return
+        weight = 1.0 - self.config.ema_decay
+        for avg, param in zip(self.ema_model.parameters(), model.parameters()):
+            avg.lerp_(param.detach(), weight)
+        for avg, buf in zip(self.ema_model.buffers(), model.buffers()):
+            avg.copy_(buf)
 
     def _mean_over_ranks(self, value: torch.Tensor) -> float:
         """The loss averaged over ranks, so logs and divergence checks agree on every rank."""

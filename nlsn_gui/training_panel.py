@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDockWidget,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -331,18 +332,36 @@ class TrainingPanel(QWidget):
         box.setToolTip(tip)
         return box
 
-    @staticmethod
-    def _pair_row(left: QWidget, label: str, right: QWidget, *, stretch_left: bool = True) -> QHBoxLayout:
-        """One form row holding two fields: ``left``, then ``label`` and ``right``."""
+    def _pair_row(self, left: QWidget, label: str, right: QWidget, *, stretch_left: bool = True) -> QHBoxLayout:
+        """One form row holding two fields: ``left``, then ``label`` and ``right``.
+
+        With ``stretch_left`` both fields share the row equally whatever their contents, and the
+        labels between them get one width (``_align_pairs``), so the second column lines up.
+        """
         row = QHBoxLayout()
         row.setSpacing(6)
+        middle = QLabel(label)
+        if stretch_left:
+            for field_widget in (left, right):
+                policy = field_widget.sizePolicy()
+                policy.setHorizontalPolicy(QSizePolicy.Ignored)  # equal halves, not content widths
+                field_widget.setSizePolicy(policy)
+                field_widget.setMinimumWidth(field_widget.fontMetrics().horizontalAdvance("0") * 8)
+            middle.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            self._pair_labels.append(middle)
         row.addWidget(left, 1 if stretch_left else 0)
-        row.addWidget(QLabel(label))
+        row.addWidget(middle)
         row.addWidget(right, 1)
         return row
 
+    def _align_pairs(self) -> None:
+        width = max(label.sizeHint().width() for label in self._pair_labels)
+        for label in self._pair_labels:
+            label.setFixedWidth(width)
+
     def _build_form(self) -> QWidget:
         defaults = TrainConfig()
+        self._pair_labels: list[QLabel] = []
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
@@ -420,13 +439,28 @@ class TrainingPanel(QWidget):
         validator.setNotation(QDoubleValidator.ScientificNotation)
         validator.setLocale(QLocale.c())
         self.lr_edit.setValidator(validator)
-        self.lr_edit.setToolTip("Adam learning rate, halved every 200,000 steps (paper: 1e-4)")
+        self.lr_edit.setToolTip("Adam learning rate (paper: 1e-4)")
+        self.halve_spin = self._spin(1, 2_000_000_000, defaults.lr_halve_every, suffix=" steps", step=1000,
+                                     tip="Halve the learning rate every this many steps (paper: 200,000)")
+        form.addRow("Learning rate", self._pair_row(self.lr_edit, "Halve every", self.halve_spin))
+
+        self.ema_spin = QDoubleSpinBox()
+        self.ema_spin.setRange(0.0, 0.9999)
+        self.ema_spin.setDecimals(4)
+        self.ema_spin.setLocale(QLocale.c())
+        self.ema_spin.setSingleStep(0.001)
+        self.ema_spin.setSpecialValueText("off")  # shown at 0, the paper's setting
+        self.ema_spin.setValue(defaults.ema_decay)
+        self.ema_spin.setToolTip(
+            "Keep a moving average of the weights with this decay (e.g. 0.999; off: the paper). The "
+            "average is what is validated and saved as the run's models."
+        )
         self.device_box = QComboBox()
         devices = available_devices()
         self.device_box.addItem(f"Auto ({devices[0].upper() if devices[0] != 'cpu' else 'CPU'})", "auto")
         for name in devices:
             self.device_box.addItem(name.upper() if name != "cpu" else "CPU", name)
-        form.addRow("Learning rate", self._pair_row(self.lr_edit, "Device", self.device_box))
+        form.addRow("Weight EMA", self._pair_row(self.ema_spin, "Device", self.device_box))
 
         self.val_every_spin = self._spin(1, 10_000_000, defaults.val_every, step=100,
                                          tip="Steps between validations (PSNR/SSIM and previews)")
@@ -442,6 +476,7 @@ class TrainingPanel(QWidget):
             "and recent GPUs): weights, optimizer and validation stay fp32"
         )
         form.addRow("Log every", self._pair_row(self.log_every_spin, "Precision", self.precision_box))
+        self._align_pairs()
 
         self.out_folder = _PathField("Output folder for the run")
         self.out_folder.setToolTip("The run folder: config, metrics, checkpoints, models and previews")
@@ -478,7 +513,8 @@ class TrainingPanel(QWidget):
         self._form_widgets = [
             self.data_list, self.data_add, self.data_remove, self.val_folder, self.scale_box, self.preset_box,
             self.patch_spin, self.batch_spin, self.lr_edit, self.val_every_spin, self.save_every_spin,
-            self.log_every_spin, self.out_folder, self.init_field, self.warmup_spin,
+            self.log_every_spin, self.out_folder, self.init_field, self.warmup_spin, self.halve_spin,
+            self.ema_spin,
         ]
 
         content = QWidget()
@@ -675,6 +711,10 @@ class TrainingPanel(QWidget):
         self.lr_edit.setText(str(s.value(f"{SETTINGS}/lr", f"{defaults.lr:g}")))
         self._select(self.device_box, str(s.value(f"{SETTINGS}/device", "auto")))
         self._select(self.precision_box, str(s.value(f"{SETTINGS}/precision", defaults.precision)))
+        try:
+            self.ema_spin.setValue(float(s.value(f"{SETTINGS}/ema_decay", defaults.ema_decay)))
+        except (TypeError, ValueError):
+            self.ema_spin.setValue(defaults.ema_decay)
         self._auto_out()
         self._smoothing_changed(self.smooth_slider.value())
 
@@ -690,6 +730,7 @@ class TrainingPanel(QWidget):
         s.setValue(f"{SETTINGS}/lr", self.lr_edit.text())
         s.setValue(f"{SETTINGS}/device", self.device_box.currentData())
         s.setValue(f"{SETTINGS}/precision", self.precision_box.currentData())
+        s.setValue(f"{SETTINGS}/ema_decay", self.ema_spin.value())
         s.setValue(f"{SETTINGS}/smoothing", self.smooth_slider.value())
         if not self._out_auto and self._resume_dir is None and self.out_folder.text():
             s.setValue(f"{SETTINGS}/out_root", str(Path(self.out_folder.text()).parent))
@@ -697,7 +738,7 @@ class TrainingPanel(QWidget):
     def _spins(self) -> tuple[tuple[str, QSpinBox], ...]:
         """The number boxes of the form, by TrainConfig field (also their settings key)."""
         return (("patch", self.patch_spin), ("batch", self.batch_spin), ("iters", self.iters_spin),
-                ("warmup", self.warmup_spin), ("val_every", self.val_every_spin),
+                ("warmup", self.warmup_spin), ("lr_halve_every", self.halve_spin), ("val_every", self.val_every_spin),
                 ("save_every", self.save_every_spin), ("log_every", self.log_every_spin))
 
     @staticmethod
@@ -770,6 +811,7 @@ class TrainingPanel(QWidget):
             lr=lr,
             device=str(self.device_box.currentData()),
             precision=str(self.precision_box.currentData()),
+            ema_decay=self.ema_spin.value(),
             init_from=self.init_field.text() or None,
             **{key: box.value() for key, box in self._spins()},
         )
@@ -785,6 +827,7 @@ class TrainingPanel(QWidget):
         self.lr_edit.setText(f"{config.lr:g}")
         self._select(self.device_box, config.device)
         self._select(self.precision_box, config.precision)
+        self.ema_spin.setValue(config.ema_decay)
 
     # ================================================================== resume
 

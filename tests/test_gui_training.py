@@ -257,7 +257,7 @@ def test_plots_previews_and_use_this_model(qtbot, window, folders, tmp_path):
     assert "model_last" in win.status_label.text()
 
 
-def test_start_from_a_x2_model_with_a_warm_up_for_x3(qtbot, window, folders, tmp_path):
+def test_start_from_a_x2_model_with_a_warm_up_schedule_and_weight_ema_for_x3(qtbot, window, folders, tmp_path):
     win, panel = window
     set_up(panel, folders, tmp_path / "x2", iters=2)
     panel.start()
@@ -266,14 +266,20 @@ def test_start_from_a_x2_model_with_a_warm_up_for_x3(qtbot, window, folders, tmp
     assert panel.init_field.edit.placeholderText() == "random weights (a new model)"
     panel.init_field.setText(str(tmp_path / "x2" / "model_last.safetensors"))
     panel.warmup_spin.setValue(2)
+    panel.halve_spin.setValue(2)
+    assert panel.ema_spin.text() == "off"  # the paper's default
+    panel.ema_spin.setValue(0.9)
     assert panel.start()
     qtbot.waitUntil(lambda: ended(panel), timeout=TIMEOUT)
     assert panel.state == "completed"
     config = json.loads((tmp_path / "x3" / "config.json").read_text())
     assert config["init_from"].endswith("model_last.safetensors") and config["warmup"] == 2
+    assert config["lr_halve_every"] == 2 and config["ema_decay"] == 0.9
     assert "the upsampler starts fresh" in panel.log.toPlainText()
     lrs = [r["lr"] for r in read_metrics(tmp_path / "x3") if "lr" in r]
-    assert lrs[:3] == pytest.approx([1e-3 / 3, 2e-3 / 3, 1e-3])  # warm-up over 2 steps, then the lr
+    assert lrs[:3] == pytest.approx([1e-3 / 3, 2e-3 / 3, 5e-4])  # warm-up over 2 steps, then halved at 2
+    from core.checkpoint import load_model
+    assert load_model(tmp_path / "x3" / "model_last.safetensors").provenance["ema_decay"] == 0.9
 
 
 def test_data_preparation_shows_progress_and_stop_is_quick(qtbot, window, folders, tmp_path, monkeypatch):

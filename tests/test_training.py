@@ -132,18 +132,22 @@ def _weights(run: Path) -> dict:
     return load_model(run / "model_last.safetensors").model.state_dict()
 
 
+def _run_until(cfg: TrainConfig, run: Path, *, stop_at: int) -> FinishedEvent:
+    """A run stopped (as by the Stop button) once step ``stop_at`` is done."""
+    holder = {}
+
+    def stop(event):
+        if isinstance(event, StepEvent) and event.step == stop_at:
+            holder["trainer"].stop()
+
+    holder["trainer"] = Trainer(cfg, run, listener=stop)
+    return holder["trainer"].run()
+
+
 def test_stop_then_resume_equals_an_uninterrupted_run(folders, tmp_path):
     cfg = tiny_config(folders, iters=8, val=None, save_every=100)
     Trainer(cfg, tmp_path / "straight").run()
-
-    holder = {}
-
-    def stop_at_4(event):
-        if isinstance(event, StepEvent) and event.step == 4:
-            holder["t"].stop()
-
-    holder["t"] = Trainer(cfg, tmp_path / "split", listener=stop_at_4)
-    first = holder["t"].run()
+    first = _run_until(cfg, tmp_path / "split", stop_at=4)
     assert first.reason == "stopped" and first.step == 4
     second = Trainer(None, tmp_path / "split", resume=True).run()
     assert second.reason == "completed" and second.step == 8
@@ -292,6 +296,55 @@ def test_init_from_the_same_scale_keeps_the_upsampler_another_scale_does_not(fol
     assert torch.equal(x4["head.0.weight"], source["head.0.weight"])
 
 
+def _raw_weights(run: Path) -> dict:
+    return torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)["model"]
+
+
+def test_weight_ema_is_what_is_validated_and_saved(folders, tmp_path):
+    # decay 0.5 over two steps: average = 0.25 w0 + 0.25 w1 + 0.5 w2 (w0 the initial weights)
+    w0 = Trainer(tiny_config(folders, val=None), tmp_path / "init")._build_model().state_dict()
+    Trainer(tiny_config(folders, iters=1, val=None), tmp_path / "one").run()
+    w1 = _weights(tmp_path / "one")
+    Trainer(tiny_config(folders, iters=2, val=None, ema_decay=0.5), tmp_path / "ema").run()
+    w2 = _raw_weights(tmp_path / "ema")
+    saved = load_model(tmp_path / "ema" / "model_last.safetensors")
+    for k in w0:
+        expected = 0.25 * w0[k] + 0.25 * w1[k] + 0.5 * w2[k]
+        assert torch.allclose(saved.model.state_dict()[k], expected, atol=1e-6), k
+    assert any(not torch.equal(saved.model.state_dict()[k], w2[k]) for k in w2)  # not the raw weights
+    assert saved.provenance["ema_decay"] == 0.5
+    assert "ema_decay" not in load_model(tmp_path / "one" / "model_last.safetensors").provenance
+    # Validation scores the average: its PSNR is that of model_best, which is the average too.
+    events = []
+    cfg = tiny_config(folders, iters=3, val_every=3, save_every=3, ema_decay=0.9)
+    Trainer(cfg, tmp_path / "val", listener=events.append).run()
+    best = load_model(tmp_path / "val" / "model_best.safetensors").model.state_dict()
+    last = load_model(tmp_path / "val" / "model_last.safetensors").model.state_dict()
+    assert all(torch.equal(best[k], last[k]) for k in best)
+    assert any(isinstance(e, ValidationEvent) for e in events)
+    for bad in (1.0, -0.1):
+        with pytest.raises(NLSNError, match="ema_decay"):
+            TrainConfig(data=["x"], ema_decay=bad).validate()
+    assert TrainConfig().ema_decay == 0.0  # off by default, as the paper
+
+
+def test_weight_ema_resumes_like_an_uninterrupted_run(folders, tmp_path):
+    cfg = tiny_config(folders, iters=8, val=None, save_every=100, ema_decay=0.7)
+    Trainer(cfg, tmp_path / "straight").run()
+    assert _run_until(cfg, tmp_path / "split", stop_at=4).step == 4
+    assert Trainer(None, tmp_path / "split", resume=True).run().step == 8
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    # Switched on when resuming a run that had none: the average starts from the current weights.
+    Trainer(tiny_config(folders, iters=4, val=None, save_every=100), tmp_path / "plain").run()
+    events = []
+    later = TrainConfig.from_dict({**TrainConfig.load(tmp_path / "plain" / "config.json").to_dict(),
+                                   "iters": 5, "ema_decay": 0.5})
+    Trainer(later, tmp_path / "plain", resume=True, listener=events.append).run()
+    assert any(isinstance(e, MessageEvent) and "no weight average" in e.text for e in events)
+    assert load_model(tmp_path / "plain" / "model_last.safetensors").provenance["ema_decay"] == 0.5
+
+
 def _ddp_worker(rank: int, world: int, init_file: str, cfg_json: str, out: str) -> None:
     import torch.distributed as dist
 
@@ -334,6 +387,7 @@ def test_precision_from_the_command_line_also_on_resume(folders, tmp_path):
     (tmp_path / "r" / "config.json").write_text(json.dumps(config.to_dict()))
     assert _train_config(parse(["train", "--resume", str(tmp_path / "r")])).precision == "bf16"
     assert _train_config(parse(["train", "--resume", str(tmp_path / "r"), "--precision", "fp32"])).precision == "fp32"
+    assert _train_config(parse(["train", "--resume", str(tmp_path / "r"), "--ema-decay", "0.999"])).ema_decay == 0.999
     level, text = bf16_problem(torch.device("mps"))
     assert level == "error" and "precision fp32" in text
 
