@@ -15,7 +15,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 
@@ -304,3 +304,34 @@ def load_model(path: str | os.PathLike, *, expect_scale: int | None = None) -> L
     load_state_strict(model, state, name=name)
     model.eval()
     return LoadedModel(model=model, config=config, source=source, path=path, provenance=provenance)
+
+
+def average_models(paths: Sequence[str | os.PathLike]) -> LoadedModel:
+    """The uniform average of the weights of several model files of one configuration.
+
+    Checkpoint averaging: the snapshots of a run's last stretch (``nlsn train --keep-every``)
+    average into a model that sits nearer the middle of the basin the updates were circling
+    (stochastic weight averaging, Izmailov et al. 2018), where the last snapshot alone carries the
+    noise of its last few updates. The result keeps the newest file's provenance (the last path's)
+    and lists the files it averages.
+    """
+    if len(paths) < 2:
+        raise CheckpointError("averaging needs at least two model files")
+    models = [load_model(path) for path in paths]
+    first, last = models[0], models[-1]
+    for other in models[1:]:
+        if other.config != first.config:
+            mine, theirs = first.config.to_dict(), other.config.to_dict()
+            differ = ", ".join(f"{k} {mine[k]} / {theirs[k]}" for k in mine if mine[k] != theirs[k])
+            raise CheckpointError(f"{other.path.name}: another configuration than {first.path.name} "
+                                  f"({differ}); only models of one configuration can be averaged")
+    states = [m.model.state_dict() for m in models]
+    averaged = {}
+    for key, value in states[0].items():
+        if value.is_floating_point():
+            averaged[key] = (sum(state[key].double() for state in states) / len(states)).to(value.dtype)
+        else:
+            averaged[key] = value
+    last.model.load_state_dict(averaged, strict=True)
+    last.provenance = {**last.provenance, "averaged": [m.path.name for m in models]}
+    return last

@@ -201,7 +201,7 @@ TRAIN_FLAGS = {
     "batch": "batch", "patch": "patch", "lr": "lr", "save_every": "save_every", "val_every": "val_every",
     "log_every": "log_every", "val": "val", "seed": "seed", "device": "device", "init_from": "init_from",
     "cache_dir": "cache_dir", "lr_halve_every": "lr_halve_every", "threads": "threads",
-    "precision": "precision", "warmup": "warmup", "ema_decay": "ema_decay",
+    "precision": "precision", "warmup": "warmup", "ema_decay": "ema_decay", "keep_every": "keep_every",
 }
 
 
@@ -299,6 +299,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_FAILED if result.reason == "diverged" else EXIT_OK
 
 
+# --------------------------------------------------------------------------- average
+
+
+def cmd_average(args: argparse.Namespace) -> int:
+    from core.checkpoint import average_models, save_model
+    from core.registry import resolve_model
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".safetensors":
+        raise NLSNError(f"{out.name}: the average is written as a .safetensors file")
+    loaded = average_models([resolve_model(name, scale=2) for name in args.models])
+    save_model(out, loaded.model, provenance=loaded.provenance)
+    print(f"averaged {len(args.models)} models (x{loaded.config.scale}, {loaded.config.n_feats} features, "
+          f"{loaded.config.n_resblocks} blocks) -> {out}", file=sys.stderr)
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- parser and main
 
 
@@ -361,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--ema-decay", type=float, metavar="D",
                     help="keep a moving average of the weights (e.g. 0.999; default 0: off, as the paper); "
                          "the average is validated and saved as the run's models")
+    tr.add_argument("--keep-every", type=int, metavar="K",
+                    help="also keep the model of every K-th step in snapshots/ (default 0: none), "
+                         "e.g. to average the last ones with nlsn average")
     tr.add_argument("--save-every", type=int, metavar="K", help="checkpoint every K iterations")
     tr.add_argument("--val-every", type=int, metavar="K", help="validate every K iterations")
     tr.add_argument("--log-every", type=int, metavar="K", help="log every K iterations")
@@ -376,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", metavar="RUN_DIR", help="folder of a new run")
     tr.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     tr.set_defaults(func=cmd_train)
+
+    av = sub.add_parser("average", help="average the weights of model files of one configuration "
+                                        "(e.g. a run's snapshots, --keep-every)")
+    av.add_argument("models", nargs="+", metavar="MODEL", help="model files or bundled names (two or more)")
+    av.add_argument("--out", required=True, metavar="FILE", help="the averaged model (.safetensors)")
+    av.set_defaults(func=cmd_average)
     return parser
 
 

@@ -98,6 +98,9 @@ class TrainConfig:
     # ``ema_decay``, 0.999 there). The average smooths the noise of the last updates away,
     # as a lower learning rate would, without slowing the training itself.
     ema_decay: float = 0.0
+    # Keep the model of every K-th step as snapshots/step_XXXXXXXX.safetensors (0: none), e.g. to
+    # average a run's last stretch (``nlsn average``). Like model_last, the weight average when on.
+    keep_every: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -141,6 +144,8 @@ class TrainConfig:
             raise NLSNError("lr must be a positive number")
         if self.warmup < 0:
             raise NLSNError("warmup must be zero or positive")
+        if self.keep_every < 0:
+            raise NLSNError("keep_every must be zero (no snapshots) or positive")
         if not 0.0 <= self.ema_decay < 1.0:
             raise NLSNError(f"ema_decay must be at least 0 (off) and below 1, not {self.ema_decay}")
         if self.precision not in PRECISIONS:
@@ -490,6 +495,16 @@ class Trainer:
                    provenance=self._provenance(elapsed))
         self._emit(CheckpointEvent(self.step, self.checkpoint_path))
 
+    def _keep_snapshot(self, model: NLSN) -> None:
+        if not self.dist.is_main:
+            return
+        path = self.run_dir / "snapshots" / f"step_{self.step:08d}.safetensors"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise NLSNError(f"cannot keep a snapshot in {self.run_dir} ({os_error_reason(err)})") from None
+        save_model(path, self._exported(model), provenance=self._provenance(self._elapsed()))
+
     def _exported(self, model: NLSN) -> NLSN:
         """The network that is validated and written out: the weight average when there is one."""
         return self.ema_model if self.ema_model is not None else model
@@ -741,6 +756,8 @@ class Trainer:
                         if self.step >= cfg.iters:
                             self._save_checkpoint(model, optimizer, elapsed=self._elapsed())
                         break
+                if cfg.keep_every and self.step % cfg.keep_every == 0:
+                    self._keep_snapshot(model)
                 if self.step % cfg.save_every == 0 or self.step == cfg.iters:
                     self._save_checkpoint(model, optimizer, elapsed=self._elapsed())
         finally:

@@ -345,6 +345,46 @@ def test_weight_ema_resumes_like_an_uninterrupted_run(folders, tmp_path):
     assert load_model(tmp_path / "plain" / "model_last.safetensors").provenance["ema_decay"] == 0.5
 
 
+def test_snapshots_are_kept_and_average_into_one_model(folders, tmp_path, capsys):
+    from core.checkpoint import CheckpointError, average_models, save_model
+    from core.cli import main
+    from core.nlsn import NLSN, preset
+
+    run = tmp_path / "run"
+    Trainer(tiny_config(folders, iters=6, val=None, save_every=3, keep_every=2), run).run()
+    snaps = sorted((run / "snapshots").glob("*.safetensors"))
+    assert [p.name for p in snaps] == [f"step_0000000{i}.safetensors" for i in (2, 4, 6)]
+    assert all(torch.equal(load_model(snaps[-1]).model.state_dict()[k], v) for k, v in _weights(run).items())
+    states = [load_model(p).model.state_dict() for p in snaps]
+    averaged = average_models(snaps)
+    for key, value in averaged.model.state_dict().items():
+        assert torch.allclose(value, sum(s[key] for s in states) / 3, atol=1e-7), key
+    assert averaged.provenance["step"] == 6 and averaged.provenance["averaged"] == [p.name for p in snaps]
+    # The command line writes the same model.
+    out = tmp_path / "avg.safetensors"
+    assert main(["average", *map(str, snaps), "--out", str(out)]) == 0
+    saved = load_model(out)
+    assert all(torch.equal(saved.model.state_dict()[k], v) for k, v in averaged.model.state_dict().items())
+    assert saved.provenance["averaged"] == [p.name for p in snaps]
+    # Wrong input: one line each, nothing written.
+    with pytest.raises(CheckpointError, match="at least two"):
+        average_models(snaps[:1])
+    other = tmp_path / "x3.safetensors"
+    save_model(other, NLSN(preset("tiny", scale=3)))
+    with pytest.raises(CheckpointError, match="another configuration than step_00000002.safetensors .*scale 2 / 3"):
+        average_models([snaps[0], other])
+    capsys.readouterr()
+    assert main(["average", str(snaps[0]), str(other), "--out", str(tmp_path / "bad.safetensors")]) != 0
+    assert main(["average", *map(str, snaps), "--out", str(tmp_path / "avg.png")]) != 0
+    assert main(["average", str(snaps[0]), str(tmp_path / "missing.safetensors"), "--out", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert "only models of one configuration" in err and "written as a .safetensors" in err
+    assert "missing.safetensors: model file not found" in err and "Traceback" not in err
+    assert not (tmp_path / "bad.safetensors").exists() and not (tmp_path / "avg.png").exists()
+    with pytest.raises(NLSNError, match="keep_every"):
+        TrainConfig(data=["x"], keep_every=-1).validate()
+
+
 def _ddp_worker(rank: int, world: int, init_file: str, cfg_json: str, out: str) -> None:
     import torch.distributed as dist
 
@@ -388,6 +428,7 @@ def test_precision_from_the_command_line_also_on_resume(folders, tmp_path):
     assert _train_config(parse(["train", "--resume", str(tmp_path / "r")])).precision == "bf16"
     assert _train_config(parse(["train", "--resume", str(tmp_path / "r"), "--precision", "fp32"])).precision == "fp32"
     assert _train_config(parse(["train", "--resume", str(tmp_path / "r"), "--ema-decay", "0.999"])).ema_decay == 0.999
+    assert _train_config(parse(["train", "--resume", str(tmp_path / "r"), "--keep-every", "25"])).keep_every == 25
     level, text = bf16_problem(torch.device("mps"))
     assert level == "error" and "precision fp32" in text
 
