@@ -395,7 +395,8 @@ def _ddp_worker(rank: int, world: int, init_file: str, cfg_json: str, out: str) 
         trainer = Trainer(cfg, Path(out) / "run", dist=DistContext(rank=rank, world_size=world))
         trainer.run()
         # Each rank's own weights, to compare.
-        torch.save({k: v.detach().clone() for k, v in trainer.model.state_dict().items()}, Path(out) / f"rank{rank}.pt")
+        for name, net in (("rank", trainer.model), ("ema", trainer.ema_model)):
+            torch.save({k: v.detach().clone() for k, v in net.state_dict().items()}, Path(out) / f"{name}{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -403,15 +404,19 @@ def _ddp_worker(rank: int, world: int, init_file: str, cfg_json: str, out: str) 
 def test_two_process_ddp_keeps_ranks_identical(folders, tmp_path):
     import torch.multiprocessing as mp
 
-    cfg = tiny_config(folders, iters=4, batch=4, val=None, save_every=100)
+    cfg = tiny_config(folders, iters=4, batch=4, val=None, save_every=100, ema_decay=0.5)
     mp.spawn(_ddp_worker, args=(2, str(tmp_path / "pg"), json.dumps(cfg.to_dict()), str(tmp_path)), nprocs=2, join=True)
     a = torch.load(tmp_path / "rank0.pt", weights_only=True)
     b = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert a and set(a) == set(b)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [r["step"] for r in read_metrics(tmp_path / "run")] == [1, 2, 3, 4]  # rank 0 alone logs
+    # The weight average too is the same on every rank, and it is what rank 0 saved.
+    ema = [torch.load(tmp_path / f"ema{rank}.pt", weights_only=True) for rank in (0, 1)]
+    assert all(torch.equal(ema[0][k], ema[1][k]) for k in a)
     saved = load_model(tmp_path / "run" / "model_last.safetensors").model.state_dict()
-    assert all(torch.equal(saved[k], a[k]) for k in a)
+    assert all(torch.equal(saved[k], ema[0][k]) for k in a)
+    assert any(not torch.equal(saved[k], a[k]) for k in a)
 
 
 def test_precision_from_the_command_line_also_on_resume(folders, tmp_path):
