@@ -321,6 +321,8 @@ def test_weight_ema_is_what_is_validated_and_saved(folders, tmp_path):
     best = load_model(tmp_path / "val" / "model_best.safetensors").model.state_dict()
     last = load_model(tmp_path / "val" / "model_last.safetensors").model.state_dict()
     assert all(torch.equal(best[k], last[k]) for k in best)
+    raw = _raw_weights(tmp_path / "val")
+    assert any(not torch.equal(best[k], raw[k]) for k in raw)  # the validated model is not the raw one
     assert any(isinstance(e, ValidationEvent) for e in events)
     for bad in (1.0, -0.1):
         with pytest.raises(NLSNError, match="ema_decay"):
