@@ -313,25 +313,43 @@ def average_models(paths: Sequence[str | os.PathLike]) -> LoadedModel:
     average into a model that sits nearer the middle of the basin the updates were circling
     (stochastic weight averaging, Izmailov et al. 2018), where the last snapshot alone carries the
     noise of its last few updates. The result keeps the newest file's provenance (the last path's)
-    and lists the files it averages.
+    and lists the files it averages. The files are read one at a time into a float64 running sum,
+    so averaging many large models holds two of them in memory, not all.
     """
+    paths = [Path(p) for p in paths]
     if len(paths) < 2:
         raise CheckpointError("averaging needs at least two model files")
-    models = [load_model(path) for path in paths]
-    first, last = models[0], models[-1]
-    for other in models[1:]:
-        if other.config != first.config:
-            mine, theirs = first.config.to_dict(), other.config.to_dict()
+    first = load_model(paths[0])
+    total = {k: v.double() for k, v in first.model.state_dict().items() if v.is_floating_point()}
+    last = first
+    for path in paths[1:]:
+        last = load_model(path)
+        if last.config != first.config:
+            mine, theirs = first.config.to_dict(), last.config.to_dict()
             differ = ", ".join(f"{k} {mine[k]} / {theirs[k]}" for k in mine if mine[k] != theirs[k])
-            raise CheckpointError(f"{other.path.name}: another configuration than {first.path.name} "
+            raise CheckpointError(f"{path.name}: another configuration than {first.path.name} "
                                   f"({differ}); only models of one configuration can be averaged")
-    states = [m.model.state_dict() for m in models]
-    averaged = {}
-    for key, value in states[0].items():
-        if value.is_floating_point():
-            averaged[key] = (sum(state[key].double() for state in states) / len(states)).to(value.dtype)
-        else:
-            averaged[key] = value
+        for key, value in last.model.state_dict().items():
+            if key in total:
+                total[key] += value.double()
+    state = last.model.state_dict()
+    averaged = {k: (total[k] / len(paths)).to(v.dtype) if k in total else v for k, v in state.items()}
     last.model.load_state_dict(averaged, strict=True)
-    last.provenance = {**last.provenance, "averaged": [m.path.name for m in models]}
+    last.provenance = {**last.provenance, "averaged": [p.name for p in paths]}
     return last
+
+
+def write_average(paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> LoadedModel:
+    """Average ``paths`` (see :func:`average_models`) and save the result as the project file ``out``.
+
+    The returned model's ``path`` is ``out``. Nothing is written when a file cannot be read or the
+    configurations differ; the inputs are all read before ``out`` is replaced, so ``out`` may be
+    one of them.
+    """
+    out = Path(out)
+    if out.suffix.lower() != ".safetensors":
+        raise CheckpointError(f"{out.name}: the average is written as a .safetensors file")
+    loaded = average_models(paths)
+    save_model(out, loaded.model, provenance=loaded.provenance)
+    loaded.path, loaded.source = out, "project"
+    return loaded

@@ -303,16 +303,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_average(args: argparse.Namespace) -> int:
-    from core.checkpoint import average_models, save_model
+    from core.checkpoint import write_average
     from core.registry import resolve_model
 
-    out = Path(args.out)
-    if out.suffix.lower() != ".safetensors":
-        raise NLSNError(f"{out.name}: the average is written as a .safetensors file")
-    loaded = average_models([resolve_model(name, scale=2) for name in args.models])
-    save_model(out, loaded.model, provenance=loaded.provenance)
+    loaded = write_average([resolve_model(name, scale=2) for name in args.models], args.out)
     print(f"averaged {len(args.models)} models (x{loaded.config.scale}, {loaded.config.n_feats} features, "
-          f"{loaded.config.n_resblocks} blocks) -> {out}", file=sys.stderr)
+          f"{loaded.config.n_resblocks} blocks) -> {loaded.path}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -383,6 +383,13 @@ def test_snapshots_are_kept_and_average_into_one_model(folders, tmp_path, capsys
     assert "only models of one configuration" in err and "written as a .safetensors" in err
     assert "missing.safetensors: model file not found" in err and "Traceback" not in err
     assert not (tmp_path / "bad.safetensors").exists() and not (tmp_path / "avg.png").exists()
+    # The target may be one of the inputs: every input is read before it is replaced.
+    from core.checkpoint import write_average
+
+    written = write_average(snaps, snaps[-1])
+    assert written.path == snaps[-1] and written.source == "project"
+    assert all(torch.equal(load_model(snaps[-1]).model.state_dict()[k], v)
+               for k, v in averaged.model.state_dict().items())
     with pytest.raises(NLSNError, match="keep_every"):
         TrainConfig(data=["x"], keep_every=-1).validate()
 
