@@ -109,3 +109,20 @@ def inspect_model(path: Path):
         return ModelInfo(Path(path), c.scale, loaded.source, description)
 
     return run
+
+
+def average_models(paths: list[Path], out: Path):
+    """Average model files of one configuration into ``out`` (a project .safetensors file)."""
+
+    def run(ctx) -> ModelInfo:
+        from core.checkpoint import write_average
+
+        ctx.progress(0.0, f"reading {len(paths)} models")
+        loaded = write_average(paths, out)
+        ctx.models.clear()  # a cached model read from ``out`` before is stale now
+        c = loaded.config
+        description = (f"the average of {len(paths)} models, ×{c.scale}, {c.n_feats} features, "
+                       f"{c.n_resblocks} blocks" + ("" if c.use_nlsa else ", no sparse attention"))
+        return ModelInfo(Path(out), c.scale, loaded.source, description)
+
+    return run

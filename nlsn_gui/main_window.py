@@ -130,6 +130,9 @@ class MainWindow(QMainWindow):
         self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit)
         self.act_model = self._action("Open &Model…", self.open_model_dialog, "Ctrl+M",
                                       tip="Load a released NLSN .pt or a project .safetensors model")
+        self.act_average = self._action("&Average Models…", self.average_dialog,
+                                        tip="Average the weights of several models of one configuration "
+                                            "(e.g. a run's snapshots) into a new model")
         self.act_upscale = self._action("&Upscale", self.upscale, "Ctrl+Return", tip="Run NLSN on the image")
         self.act_cancel = self._action("&Cancel", self.cancel, "Esc", tip="Stop the running job")
         self.act_fit = self._action("Zoom to &Fit", lambda: self.compare.zoom_fit(), "F")
@@ -236,6 +239,8 @@ class MainWindow(QMainWindow):
         menu.addAction(self.act_quit)
         menu = self.menuBar().addMenu("&Model")
         menu.addAction(self.act_model)
+        menu.addAction(self.act_average)
+        menu.addSeparator()
         menu.addAction(self.act_upscale)
         menu.addAction(self.act_cancel)
         menu = self.menuBar().addMenu("&View")
@@ -398,6 +403,39 @@ class MainWindow(QMainWindow):
         """Check a model file on the worker; on success it becomes the model of its scale."""
         self.settings.setValue("files/model_dir", str(path.parent))
         self._submit("model", f"Loading model {path.name}", jobs.inspect_model(path))
+
+    def average_dialog(self) -> None:
+        """Pick model files (a run's snapshots, say) and a target; the average becomes the model."""
+        run_dir = self.training_panel.run_dir()
+        snapshots = run_dir / "snapshots" if run_dir is not None else None
+        if snapshots is not None and snapshots.is_dir():
+            start = str(snapshots)
+        else:
+            start = str(self.settings.value("files/model_dir", str(Path.home())))
+        patterns = " ".join(f"*{s}" for s in MODEL_SUFFIXES)
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Models to average (one configuration)", start, f"NLSN models ({patterns});;All files (*)")
+        if not paths:
+            return
+        if len(paths) < 2:
+            self._show_error("Choose two or more model files to average (e.g. a run's snapshots, with Shift).")
+            return
+        paths = [Path(p) for p in paths]
+        folder = paths[0].parent
+        # A run's snapshots: the average goes beside the run's own models.
+        target = (folder.parent / "model_average.safetensors" if folder.name == "snapshots"
+                  else folder / "average.safetensors")
+        out, _ = QFileDialog.getSaveFileName(self, "Save the average as", str(target),
+                                             "NLSN models (*.safetensors)")
+        if out:
+            self.average_models(paths, Path(out))
+
+    def average_models(self, paths: list[Path], out: Path) -> None:
+        """Average ``paths`` into ``out`` on the worker; on success it becomes the model of its scale."""
+        if out.suffix.lower() != ".safetensors":
+            out = out.with_name(out.name + ".safetensors")
+        self.settings.setValue("files/model_dir", str(out.parent))
+        self._submit("model", f"Averaging {len(paths)} models into {out.name}", jobs.average_models(paths, out))
 
     # ------------------------------------------------------------------ opening
 

@@ -455,19 +455,17 @@ class TrainingPanel(QWidget):
             "Keep a moving average of the weights with this decay (e.g. 0.999; off: the paper). The "
             "average is what is validated and saved as the run's models."
         )
+        self.seed_spin = self._spin(0, 2**31 - 1, defaults.seed,
+                                    tip="Seed of the patch sampling, the first weights and the hash rotations. "
+                                        "A run is a function of its seed; continuing a model with a new "
+                                        "seed trains on patches it has not seen.")
+        form.addRow("Weight EMA", self._pair_row(self.ema_spin, "Seed", self.seed_spin))
+
         self.device_box = QComboBox()
         devices = available_devices()
         self.device_box.addItem(f"Auto ({devices[0].upper() if devices[0] != 'cpu' else 'CPU'})", "auto")
         for name in devices:
             self.device_box.addItem(name.upper() if name != "cpu" else "CPU", name)
-        form.addRow("Weight EMA", self._pair_row(self.ema_spin, "Device", self.device_box))
-
-        self.val_every_spin = self._spin(1, 10_000_000, defaults.val_every, step=100,
-                                         tip="Steps between validations (PSNR/SSIM and previews)")
-        self.save_every_spin = self._spin(1, 10_000_000, defaults.save_every, step=100,
-                                          tip="Steps between checkpoints (Stop always saves one)")
-        form.addRow("Validate every", self._pair_row(self.val_every_spin, "Save every", self.save_every_spin))
-        self.log_every_spin = self._spin(1, 100_000, defaults.log_every, tip="Steps between points of the curves")
         self.precision_box = QComboBox()
         self.precision_box.addItem("fp32 (paper)", "fp32")
         self.precision_box.addItem("bf16 mixed", "bf16")
@@ -475,7 +473,20 @@ class TrainingPanel(QWidget):
             "bf16 mixed precision (1.7x faster measured on a CPU with AVX-512 BF16; for such CPUs, AMX "
             "and recent GPUs): weights, optimizer and validation stay fp32"
         )
-        form.addRow("Log every", self._pair_row(self.log_every_spin, "Precision", self.precision_box))
+        form.addRow("Device", self._pair_row(self.device_box, "Precision", self.precision_box))
+
+        self.val_every_spin = self._spin(1, 10_000_000, defaults.val_every, step=100,
+                                         tip="Steps between validations (PSNR/SSIM and previews)")
+        self.log_every_spin = self._spin(1, 100_000, defaults.log_every, tip="Steps between points of the curves")
+        form.addRow("Validate every", self._pair_row(self.val_every_spin, "Log every", self.log_every_spin))
+        self.save_every_spin = self._spin(1, 10_000_000, defaults.save_every, step=100,
+                                          tip="Steps between checkpoints (Stop always saves one)")
+        self.keep_every_spin = self._spin(0, 10_000_000, defaults.keep_every, suffix=" steps", step=100,
+                                          tip="Also keep the model of every this many steps in the run's "
+                                              "snapshots folder (off: only the newest and the best). "
+                                              "Model > Average Models… averages a stretch of them.")
+        self.keep_every_spin.setSpecialValueText("off")  # shown at 0, the default
+        form.addRow("Save every", self._pair_row(self.save_every_spin, "Keep every", self.keep_every_spin))
         self._align_pairs()
 
         self.out_folder = _PathField("Output folder for the run")
@@ -514,7 +525,7 @@ class TrainingPanel(QWidget):
             self.data_list, self.data_add, self.data_remove, self.val_folder, self.scale_box, self.preset_box,
             self.patch_spin, self.batch_spin, self.lr_edit, self.val_every_spin, self.save_every_spin,
             self.log_every_spin, self.out_folder, self.init_field, self.warmup_spin, self.halve_spin,
-            self.ema_spin,
+            self.ema_spin, self.seed_spin, self.keep_every_spin,
         ]
 
         content = QWidget()
@@ -739,7 +750,8 @@ class TrainingPanel(QWidget):
         """The number boxes of the form, by TrainConfig field (also their settings key)."""
         return (("patch", self.patch_spin), ("batch", self.batch_spin), ("iters", self.iters_spin),
                 ("warmup", self.warmup_spin), ("lr_halve_every", self.halve_spin), ("val_every", self.val_every_spin),
-                ("save_every", self.save_every_spin), ("log_every", self.log_every_spin))
+                ("save_every", self.save_every_spin), ("log_every", self.log_every_spin),
+                ("seed", self.seed_spin), ("keep_every", self.keep_every_spin))
 
     @staticmethod
     def _select(box: QComboBox, data) -> None:
@@ -1282,6 +1294,10 @@ class TrainingPanel(QWidget):
             if path.is_file():
                 return path
         return None
+
+    def run_dir(self) -> Path | None:
+        """The folder of the run the panel shows (live, resumed or opened), if any."""
+        return self.history.run_dir if self.history is not None else None
 
     def use_model(self, which: str | None = None) -> Path | None:
         """Make the run's best (or newest) model the window's upscale model, at the run's scale."""

@@ -282,6 +282,73 @@ def test_start_from_a_x2_model_with_a_warm_up_schedule_and_weight_ema_for_x3(qtb
     assert load_model(tmp_path / "x3" / "model_last.safetensors").provenance["ema_decay"] == 0.9
 
 
+def test_seed_and_snapshots_from_the_form_then_average_them(qtbot, window, folders, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from core.checkpoint import load_model, save_model
+    from core.nlsn import NLSN, preset
+
+    win, panel = window
+    run = tmp_path / "run"
+    set_up(panel, folders, run, iters=4)
+    assert panel.keep_every_spin.text() == "off"  # default: no snapshots
+    panel.seed_spin.setValue(7)
+    panel.keep_every_spin.setValue(2)
+    assert panel.start()
+    qtbot.waitUntil(lambda: ended(panel), timeout=TIMEOUT)
+    assert panel.state == "completed", panel.message_text()
+    config = json.loads((run / "config.json").read_text())
+    assert config["seed"] == 7 and config["keep_every"] == 2
+    snaps = sorted((run / "snapshots").glob("*.safetensors"))
+    assert [p.name for p in snaps] == ["step_00000002.safetensors", "step_00000004.safetensors"]
+
+    # remembered with the rest of the form
+    panel._save_form()
+    win2, panel2 = make_window(qtbot, tmp_path)
+    try:
+        assert panel2.seed_spin.value() == 7 and panel2.keep_every_spin.value() == 2
+    finally:
+        win2.worker.shutdown()
+
+    # Model > Average Models...: the dialogs open on the run's snapshots and propose a file beside
+    # its models; the average becomes the window's model
+    asked = {}
+
+    def pick(parent, caption, start, filters):
+        asked["start"] = start
+        return [str(p) for p in snaps], filters
+
+    def save_as(parent, caption, proposed, filters):
+        asked["proposed"] = proposed
+        return proposed, filters
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(pick))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_as))
+    assert win.act_average in win.menuBar().actions()[1].menu().actions()
+    win.act_average.trigger()
+    out = run / "model_average.safetensors"
+    assert asked == {"start": str(run / "snapshots"), "proposed": str(out)}
+    qtbot.waitUntil(lambda: win.model_path() == str(out) and not win.worker.busy, timeout=TIMEOUT)
+    assert "the average of 2 models" in win.status_label.text()
+    a, b = (load_model(p).model.state_dict() for p in snaps)
+    averaged = load_model(out)
+    for key, value in averaged.model.state_dict().items():
+        assert torch.allclose(value, (a[key] + b[key]) / 2, atol=1e-7), key
+    assert averaged.provenance["averaged"] == [p.name for p in snaps]
+
+    # one file, or models of different configurations: a readable message, nothing written
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a: ([str(snaps[0])], "")))
+    win.average_dialog()
+    assert "two or more model files" in win.status_label.text()
+    other = tmp_path / "x3.safetensors"
+    save_model(other, NLSN(preset("tiny", scale=3)))
+    bad = tmp_path / "bad.safetensors"
+    win.average_models([snaps[0], other], bad)
+    qtbot.waitUntil(lambda: "another configuration" in win.status_label.text(), timeout=TIMEOUT)
+    assert win.status_label.text().startswith("Error:") and not bad.exists()
+    assert win.model_path() == str(out)
+
+
 def test_data_preparation_shows_progress_and_stop_is_quick(qtbot, window, folders, tmp_path, monkeypatch):
     import core.data
 
