@@ -435,7 +435,9 @@ class MainWindow(QMainWindow):
         if out.suffix.lower() != ".safetensors":
             out = out.with_name(out.name + ".safetensors")
         self.settings.setValue("files/model_dir", str(out.parent))
-        self._submit("model", f"Averaging {len(paths)} models into {out.name}", jobs.average_models(paths, out))
+        waits = " (waits until the training run stops)" if self.training_panel.is_live else ""
+        self._submit("model", f"Averaging {len(paths)} models into {out.name}{waits}",
+                     jobs.average_models(paths, out))
 
     # ------------------------------------------------------------------ opening
 
