@@ -314,20 +314,21 @@ def average_models(paths: Sequence[str | os.PathLike]) -> LoadedModel:
     (stochastic weight averaging, Izmailov et al. 2018), where the last snapshot alone carries the
     noise of its last few updates. The result keeps the newest file's provenance (the last path's)
     and lists the files it averages. The files are read one at a time into a float64 running sum,
-    so averaging many large models holds two of them in memory, not all.
+    so however many there are, memory holds the sum and at most two models (the one being read
+    and the one before it), not all of them.
     """
     paths = [Path(p) for p in paths]
     if len(paths) < 2:
         raise CheckpointError("averaging needs at least two model files")
-    first = load_model(paths[0])
-    total = {k: v.double() for k, v in first.model.state_dict().items() if v.is_floating_point()}
-    last = first
+    last = load_model(paths[0])
+    config, first_name = last.config, last.path.name
+    total = {k: v.double() for k, v in last.model.state_dict().items() if v.is_floating_point()}
     for path in paths[1:]:
-        last = load_model(path)
-        if last.config != first.config:
-            mine, theirs = first.config.to_dict(), last.config.to_dict()
+        last = load_model(path)  # the previous model is freed now: only its share of the sum stays
+        if last.config != config:
+            mine, theirs = config.to_dict(), last.config.to_dict()
             differ = ", ".join(f"{k} {mine[k]} / {theirs[k]}" for k in mine if mine[k] != theirs[k])
-            raise CheckpointError(f"{path.name}: another configuration than {first.path.name} "
+            raise CheckpointError(f"{path.name}: another configuration than {first_name} "
                                   f"({differ}); only models of one configuration can be averaged")
         for key, value in last.model.state_dict().items():
             if key in total:
