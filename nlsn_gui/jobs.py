@@ -98,15 +98,19 @@ def save(image: Image, path: Path):
     return run
 
 
+def _shape(c) -> str:
+    """A model configuration in words, as the status bar shows it."""
+    return (f"×{c.scale}, {c.n_feats} features, {c.n_resblocks} blocks"
+            + ("" if c.use_nlsa else ", no sparse attention"))
+
+
 def inspect_model(path: Path):
     def run(ctx) -> ModelInfo:
         from core.checkpoint import load_model
 
         loaded = load_model(path)
-        c = loaded.config
-        description = (f"{loaded.source} model, ×{c.scale}, {c.n_feats} features, {c.n_resblocks} blocks"
-                       + ("" if c.use_nlsa else ", no sparse attention"))
-        return ModelInfo(Path(path), c.scale, loaded.source, description)
+        description = f"{loaded.source} model, {_shape(loaded.config)}"
+        return ModelInfo(Path(path), loaded.config.scale, loaded.source, description)
 
     return run
 
@@ -120,9 +124,7 @@ def average_models(paths: list[Path], out: Path):
         ctx.progress(0.0, f"reading {len(paths)} models")
         loaded = write_average(paths, out)
         ctx.models.clear()  # a cached model read from ``out`` before is stale now
-        c = loaded.config
-        description = (f"the average of {len(paths)} models, ×{c.scale}, {c.n_feats} features, "
-                       f"{c.n_resblocks} blocks" + ("" if c.use_nlsa else ", no sparse attention"))
-        return ModelInfo(Path(out), c.scale, loaded.source, description)
+        description = f"the average of {len(paths)} models, {_shape(loaded.config)}"
+        return ModelInfo(loaded.path, loaded.config.scale, loaded.source, description)
 
     return run
