@@ -128,6 +128,24 @@ def test_bf16_mixed_precision_trains_with_fp32_weights(folders, tmp_path):
         TrainConfig(data=["x"], precision="fp16").validate()
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_training_on_cuda_learns_and_saves_fp32_weights(folders, tmp_path, precision):
+    # What a lent GPU session checks before its long run (docs/gpu-session.md): the engine trains
+    # on the GPU in both precisions, validates, and saves fp32 weights that load on the CPU.
+    cfg = tiny_config(folders, iters=60, batch=4, lr=2e-3, save_every=60, val_every=60, log_every=10,
+                      device="cuda", precision=precision)
+    result = Trainer(cfg, tmp_path / precision).run()
+    assert result.reason == "completed"
+    records = read_metrics(tmp_path / precision)
+    losses = [r["loss"] for r in records if "loss" in r]
+    assert losses[-1] < 0.8 * losses[0]
+    assert 10 < next(r["psnr"] for r in records if "psnr" in r) < 60
+    state = load_model(tmp_path / precision / "model_last.safetensors").model.state_dict()
+    assert all(v.dtype == torch.float32 and v.device.type == "cpu" for v in state.values())
+
+
 def _weights(run: Path) -> dict:
     return load_model(run / "model_last.safetensors").model.state_dict()
 
