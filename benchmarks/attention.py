@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from benchmarks.released import ReleasedNLSA, ReleasedNLSN  # noqa: E402
-from core.nlsa import NonLocalSparseAttention  # noqa: E402
-from core.nlsn import NLSN, preset  # noqa: E402
+from core.attention import NonLocalSparseAttention  # noqa: E402
+from core.network import NLSN, preset  # noqa: E402
 
 PATHS = ("reference", "blocked", "flash-cpu", "fast")
 
@@ -94,10 +94,10 @@ def scaling(sizes: list[int], repeat: int) -> None:
     """Time against pixels, 4x the pixels per step, for one attention module and for the whole
     ``light`` network through ``Upscaler``: first with glibc's default allocator settings (and the
     released module), then as the app runs, keeping freed memory for reuse
-    (``core.allocator.keep_freed_memory``, which ``Upscaler`` calls; a process-wide setting with
+    (``core.base.allocator.keep_freed_memory``, which ``Upscaler`` calls; a process-wide setting with
     no way back, hence this order)."""
-    import core.inference
-    from core.allocator import keep_freed_memory
+    import core.inference.upscaler
+    from core.base.allocator import keep_freed_memory
     from core.inference import Upscaler
 
     ours, released = pair()
@@ -118,9 +118,9 @@ def scaling(sizes: list[int], repeat: int) -> None:
         for size in sizes:
             x = torch.randn(1, 64, size, size)
             released_times[size] = timed(lambda: run_released(released, x), 1)
-        core.inference.keep_freed_memory = lambda: False  # the Upscaler leaves the allocator alone
+        core.inference.upscaler.keep_freed_memory = lambda: False  # the Upscaler leaves the allocator alone
         rows = [("glibc defaults", measure())]
-        core.inference.keep_freed_memory = keep_freed_memory
+        core.inference.upscaler.keep_freed_memory = keep_freed_memory
         keep_freed_memory()
         rows.append(("as the app runs (freed memory kept)", measure()))
     for small, big in zip(sizes, sizes[1:]):

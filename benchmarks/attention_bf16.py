@@ -31,7 +31,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from core import nlsa  # noqa: E402
-from core.nlsn import NLSN, preset  # noqa: E402
+from core.network import NLSN, preset  # noqa: E402
 
 
 def load_baseline(rev: str, tmp: Path):

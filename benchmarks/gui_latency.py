@@ -74,9 +74,9 @@ def main() -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from core.checkpoint import save_model
-    from core.imageio import Image
-    from core.nlsn import NLSN, preset
+    from core.checkpoints import save_model
+    from core.image import Image
+    from core.network import NLSN, preset
     from nlsn_gui.main_window import MainWindow
     from tests.helpers import smooth_image
 

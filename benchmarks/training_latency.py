@@ -45,7 +45,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from nlsn_gui.main_window import MainWindow
-    from core.training import warm_up
+    from core.train import warm_up
 
     import pyqtgraph as pg
 

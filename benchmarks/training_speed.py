@@ -2,7 +2,7 @@
 
     python benchmarks/training_speed.py [--preset light] [--threads 2] [--steps 12] [--device cpu]
 
-Both runs go through ``core.training.Trainer`` exactly as ``nlsn train`` does (data sampling,
+Both runs go through ``core.train.Trainer`` exactly as ``nlsn train`` does (data sampling,
 forward with the fast attention path, L1, backward, Adam), on images made in code, with the same
 seed, preset, batch (16) and patch (48). The rate is the engine's own ``it_s`` over the steps after
 the first log window (warm-up excluded). Also printed: how far apart the two first-step losses
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from core.training import TrainConfig, Trainer, bf16_problem, read_metrics  # noqa: E402
+from core.train import TrainConfig, Trainer, bf16_problem, read_metrics  # noqa: E402
 from tests.helpers import training_folders  # noqa: E402
 
 

@@ -23,14 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.session import batch_upscale, folder_images
+from core.inference.batch import batch_upscale, folder_images
 
 FORMATS = [("Same as the input", None), ("PNG", ".png"), ("JPEG", ".jpg"), ("TIFF", ".tif"), ("WebP", ".webp")]
 
 
 def batch_job(folder: Path, out_dir: Path, *, model: str, scale: int, device: str, seed: int,
               extension: str | None, skip_existing: bool):
-    """The worker-thread job: returns the list of :class:`core.session.BatchItem`."""
+    """The worker-thread job: returns the list of :class:`core.eval.compare.BatchItem`."""
 
     def run(ctx):
         sources = folder_images(folder)
@@ -39,7 +39,7 @@ def batch_job(folder: Path, out_dir: Path, *, model: str, scale: int, device: st
         def one(image, *, progress, cancel):
             return upscaler.upscale_image(image, seed=seed, progress=progress, cancel=cancel)
 
-        def progress(index, total, fraction, name):
+        def progress(index, total, fraction, name, _detail):
             ctx.progress((index + fraction) / max(total, 1), f"{min(index + 1, total)}/{total} {name}")
 
         return batch_upscale(sources, out_dir, upscale_fn=one, scale=scale, extension=extension,

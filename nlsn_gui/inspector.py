@@ -73,7 +73,7 @@ from core.inspection import (
     query_attention,
     round_rows,
 )
-from core.session import display_rgb
+from core.image import display_rgb
 
 if TYPE_CHECKING:  # pragma: no cover
     from nlsn_gui.main_window import MainWindow

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.imageio import Image, load_image, save_image
-from core.session import Comparison, add_bicubic, add_result, display_rgb, prepare
+from core.image import Image, load_image, save_image
+from core.eval.compare import Comparison, add_bicubic, add_result, prepare
+from core.image import display_rgb
 
 
 @dataclass
@@ -106,7 +107,7 @@ def _shape(c) -> str:
 
 def inspect_model(path: Path):
     def run(ctx) -> ModelInfo:
-        from core.checkpoint import load_model
+        from core.checkpoints import load_model
 
         loaded = load_model(path)
         description = f"{loaded.source} model, {_shape(loaded.config)}"
@@ -119,7 +120,7 @@ def average_models(paths: list[Path], out: Path):
     """Average model files of one configuration into ``out`` (a project .safetensors file)."""
 
     def run(ctx) -> ModelInfo:
-        from core.checkpoint import write_average
+        from core.checkpoints import write_average
 
         ctx.progress(0.0, f"reading {len(paths)} models")
         loaded = write_average(paths, out)

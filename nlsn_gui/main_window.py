@@ -28,11 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import NLSNError
-from core.imageio import SUPPORTED_READ, SUPPORTED_WRITE, Image
+from core.base.errors import NLSNError
+from core.image import SUPPORTED_READ, SUPPORTED_WRITE, Image
 from core.inference import available_devices
-from core.registry import MODEL_SUFFIXES, SAMPLES_DIR, bundled_models
-from core.session import Comparison
+from core.checkpoints import MODEL_SUFFIXES, bundled_models
+from resources import SAMPLES_DIR
+from core.eval.compare import Comparison
 from nlsn_gui import jobs
 from nlsn_gui.compare import CompareView, Panel
 from nlsn_gui.worker import WorkerThread

@@ -1,7 +1,7 @@
 """The training panel: set up, launch, watch and steer an NLSN training run; reopen and compare runs.
 
-A :class:`~core.training.Trainer` runs as ONE job on the main window's worker thread. Its
-listener is a :class:`~core.training.RunHistory` (Qt-free, lock-protected), and a QTimer
+A :class:`~core.train.Trainer` runs as ONE job on the main window's worker thread. Its
+listener is a :class:`~core.train.RunHistory` (Qt-free, lock-protected), and a QTimer
 (4 Hz) redraws the plots and labels from a snapshot of it: never per event, so a fast run
 cannot flood the event loop. Pause, Resume and Stop call the trainer's thread-safe methods.
 
@@ -9,7 +9,7 @@ While the run holds the worker, other jobs (opening, upscaling) wait behind it; 
 so. Cancelling the training job (the window's Cancel, or closing) stops the run cleanly: the
 trainer saves a checkpoint, so Resume run… continues it.
 
-No tensor math here: curves, EMA, previews and run folders come from ``core.training``.
+No tensor math here: curves, EMA, previews and run folders come from ``core.train``.
 """
 from __future__ import annotations
 
@@ -56,11 +56,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import NLSNError
+from core.base.errors import NLSNError
 from core.inference import available_devices
-from core.nlsn import PRESETS
-from core.registry import MODELS_DIR
-from core.training import (
+from core.network import PRESETS
+from resources import MODELS_DIR
+from core.train import (
     FinishedEvent,
     HistorySnapshot,
     RunHistory,
@@ -969,7 +969,7 @@ class TrainingPanel(QWidget):
             return False
         self._save_form()
         self.clear_message()
-        gc.freeze()  # see core.training.warm_up: full collections stay short during the run
+        gc.freeze()  # see core.train.warm_up: full collections stay short during the run
         run = _Run(trainer=trainer, history=history, run_dir=run_dir)
         self._run = run
         self._show_history(history)

@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from core.allocator import release_free_memory
-from core.errors import Cancelled, NLSNError
+from core.base.allocator import release_free_memory
+from core.base.errors import Cancelled, NLSNError
 
 PROGRESS_INTERVAL_S = 0.05
 # Jobs keep freed memory for the next one (core/allocator.py); after this long with nothing to do,
@@ -65,7 +65,7 @@ class ModelCache:
 
     def upscaler(self, path: str, *, scale: int, device: str):
         """(LoadedModel, Upscaler) for a model file on a device; loaded once."""
-        from core.checkpoint import load_model
+        from core.checkpoints import load_model
         from core.inference import Upscaler
 
         key = (str(path), device)

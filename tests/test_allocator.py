@@ -3,7 +3,7 @@ import sys
 import pytest
 import torch
 
-from core.allocator import keep_freed_memory
+from core.base.allocator import keep_freed_memory
 
 
 def test_keep_freed_memory_is_harmless_and_reports_whether_it_applied():
@@ -37,7 +37,7 @@ def _resident_bytes() -> int:
 
 @pytest.mark.skipif(not _glibc(), reason="glibc only")
 def test_freed_memory_is_kept_for_reuse_until_released():
-    from core.allocator import keep_freed_memory, release_free_memory
+    from core.base.allocator import keep_freed_memory, release_free_memory
 
     assert keep_freed_memory()
     release_free_memory()

@@ -1,4 +1,4 @@
-"""Tests for core.benchmark_sets: finding HR/LR pairs in the three supported layouts."""
+"""Tests for core.eval.benchmark_sets: finding HR/LR pairs in the three supported layouts."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.benchmark_sets import EvalPair, find_pairs
-from core.errors import DataError
+from core.eval.benchmark_sets import EvalPair, find_pairs
+from core.base.errors import DataError
 
 
 def write_image(path: Path, size: tuple[int, int] = (8, 8)) -> Path:

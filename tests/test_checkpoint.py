@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from benchmarks.released import ReleasedNLSN
-from core.checkpoint import infer_config, load_model, save_model
-from core.errors import CheckpointError
-from core.nlsn import NLSN, preset
+from core.checkpoints import infer_config, load_model, save_model
+from core.base.errors import CheckpointError
+from core.network import NLSN, preset
 
 
 @pytest.mark.parametrize("feats,blocks,scale", [(16, 2, 2), (32, 9, 3), (8, 17, 4), (24, 16, 2)])

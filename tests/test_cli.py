@@ -113,7 +113,7 @@ def test_malicious_model_is_refused(tmp_path, capsys):
 
 
 def test_missing_bundled_model_or_input_says_so(tmp_path, capsys, monkeypatch):
-    import core.registry as registry
+    import core.checkpoints.bundled as registry
 
     monkeypatch.setattr(registry, "MODELS_DIR", tmp_path / "no-models")
     src = write_png(tmp_path / "in.png", smooth_image(8, 8))
@@ -178,9 +178,9 @@ def test_eval_bicubic_reproduces_published_set5(capsys, scale, published):
 
 
 def test_scale_comes_from_the_model_or_defaults_to_the_bundled_x2(tmp_path, capsys):
-    from core.checkpoint import save_model
-    from core.nlsn import NLSN, preset
-    from core.registry import bundled_models
+    from core.checkpoints import save_model
+    from core.network import NLSN, preset
+    from core.checkpoints.bundled import bundled_models
 
     src = write_png(tmp_path / "a.png", smooth_image(10, 12))
     torch.manual_seed(0)

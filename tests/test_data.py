@@ -8,8 +8,8 @@ import torch
 from PIL import Image as PILImage
 
 from core.data import PatchSampler, Prefetcher, TrainImage, load_training_images
-from core.errors import DataError, NLSNError
-from core.resize import downscale, modcrop
+from core.base.errors import DataError, NLSNError
+from core.image.resize import downscale, modcrop
 from tests.helpers import smooth_image
 
 
@@ -38,11 +38,11 @@ def test_cache_is_reused_and_follows_changes(hr_dir, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     first = load_training_images([hr_dir], scale=2, cache_dir=cache)
     assert len(list(cache.glob("*.npy"))) == 6
-    import core.data
+    import core.data.images
 
     calls = []
-    real = core.data._make_pair
-    monkeypatch.setattr(core.data, "_make_pair", lambda *a: calls.append(a) or real(*a))
+    real = core.data.images._make_pair
+    monkeypatch.setattr(core.data.images, "_make_pair", lambda *a: calls.append(a) or real(*a))
     again = load_training_images([hr_dir], scale=2, cache_dir=cache)
     assert calls == []  # nothing decoded or resized a second time
     for x, y in zip(first, again):

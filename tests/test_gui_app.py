@@ -12,11 +12,11 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core.checkpoint import load_model, save_model  # noqa: E402
-from core.imageio import Image, load_image  # noqa: E402
+from core.checkpoints import load_model, save_model  # noqa: E402
+from core.image import Image, load_image  # noqa: E402
 from core.inference import Upscaler  # noqa: E402
-from core.nlsn import NLSN, preset  # noqa: E402
-from core.session import simulate_lr  # noqa: E402
+from core.network import NLSN, preset  # noqa: E402
+from core.eval.compare import simulate_lr  # noqa: E402
 from tests.helpers import smooth_image  # noqa: E402
 
 TIMEOUT = 60_000
@@ -216,7 +216,7 @@ def test_self_test_drives_the_real_window(tmp_path):
     import subprocess
     import sys
 
-    from core.registry import bundled_models
+    from core.checkpoints.bundled import bundled_models
 
     if "nlsn-light-x2" not in bundled_models():
         pytest.skip("no bundled x2 model")

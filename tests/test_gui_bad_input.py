@@ -16,9 +16,9 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core.checkpoint import save_model  # noqa: E402
-from core.imageio import load_image  # noqa: E402
-from core.nlsn import NLSN, preset  # noqa: E402
+from core.checkpoints import save_model  # noqa: E402
+from core.image import load_image  # noqa: E402
+from core.network import NLSN, preset  # noqa: E402
 from tests.helpers import smooth_image  # noqa: E402
 
 TIMEOUT = 60_000

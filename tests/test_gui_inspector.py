@@ -14,8 +14,8 @@ from PySide6.QtCore import QRectF, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core.checkpoint import load_model, save_model  # noqa: E402
-from core.imageio import Image  # noqa: E402
+from core.checkpoints import load_model, save_model  # noqa: E402
+from core.image import Image, image_tensor  # noqa: E402
 from core.inspection import (  # noqa: E402
     bucket_changes,
     bucket_map,
@@ -23,13 +23,12 @@ from core.inspection import (  # noqa: E402
     colorize_buckets,
     dense_attention,
     heatmap_rgba,
-    image_tensor,
     inspect,
     log_axis,
     mask_rgba,
     query_attention,
 )
-from core.nlsn import NLSN, NLSNConfig, preset  # noqa: E402
+from core.network import NLSN, NLSNConfig, preset  # noqa: E402
 from nlsn_gui.inspector import ATTENDED_COLOR, HEAT_SCALE, HINT, READY_HINT, SHARED_COLOR  # noqa: E402
 from tests.helpers import smooth_image  # noqa: E402
 

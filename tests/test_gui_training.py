@@ -15,8 +15,8 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
 
-from core.imageio import Image, load_image  # noqa: E402
-from core.training import RunHistory, TrainConfig, Trainer, read_metrics, smooth  # noqa: E402
+from core.image import Image, load_image  # noqa: E402
+from core.train import RunFolder, RunHistory, TrainConfig, Trainer, smooth  # noqa: E402
 from tests.helpers import smooth_image, training_folders  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,7 +212,7 @@ def test_plots_previews_and_use_this_model(qtbot, window, folders, tmp_path):
     assert np.array_equal(panel.plot_data("lr")[1], snap.lrs)
     assert np.array_equal(panel.plot_data("psnr")[1], snap.psnr)
     assert np.array_equal(panel.plot_data("ssim")[1], snap.ssim)
-    records = read_metrics(run)
+    records = RunFolder(run).read_metrics()
     train = [r for r in records if "loss" in r]
     vals = [r for r in records if "psnr" in r]
     assert np.allclose(panel.plot_data("loss")[1], [r["loss"] for r in train], atol=1e-6)
@@ -276,17 +276,17 @@ def test_start_from_a_x2_model_with_a_warm_up_schedule_and_weight_ema_for_x3(qtb
     assert config["init_from"].endswith("model_last.safetensors") and config["warmup"] == 2
     assert config["lr_halve_every"] == 2 and config["ema_decay"] == 0.9
     assert "the upsampler starts fresh" in panel.log.toPlainText()
-    lrs = [r["lr"] for r in read_metrics(tmp_path / "x3") if "lr" in r]
+    lrs = [r["lr"] for r in RunFolder(tmp_path / "x3").read_metrics() if "lr" in r]
     assert lrs[:3] == pytest.approx([1e-3 / 3, 2e-3 / 3, 5e-4])  # warm-up over 2 steps, then halved at 2
-    from core.checkpoint import load_model
+    from core.checkpoints import load_model
     assert load_model(tmp_path / "x3" / "model_last.safetensors").provenance["ema_decay"] == 0.9
 
 
 def test_seed_and_snapshots_from_the_form_then_average_them(qtbot, window, folders, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
-    from core.checkpoint import load_model, save_model
-    from core.nlsn import NLSN, preset
+    from core.checkpoints import load_model, save_model
+    from core.network import NLSN, preset
 
     win, panel = window
     run = tmp_path / "run"
@@ -350,11 +350,11 @@ def test_seed_and_snapshots_from_the_form_then_average_them(qtbot, window, folde
 
 
 def test_data_preparation_shows_progress_and_stop_is_quick(qtbot, window, folders, tmp_path, monkeypatch):
-    import core.data
+    import core.data.images
 
     win, panel = window
-    real = core.data._make_pair
-    monkeypatch.setattr(core.data, "_make_pair", lambda *a: time.sleep(0.4) or real(*a))  # slow images
+    real = core.data.images._make_pair
+    monkeypatch.setattr(core.data.images, "_make_pair", lambda *a: time.sleep(0.4) or real(*a))  # slow images
     set_up(panel, folders, tmp_path / "run", iters=100)
     panel.start()
     qtbot.waitUntil(lambda: "preparing the training images: 1 / 4" in panel.stats_label.text(), timeout=TIMEOUT)
@@ -389,7 +389,7 @@ def test_resume_a_stopped_run_continues_its_curves(qtbot, window, folders, tmp_p
     assert panel.state == "completed"
     steps = panel.history.snapshot().steps.tolist()
     assert steps == list(range(1, stopped_at + 4))  # earlier curve kept, redone steps replaced
-    assert [r["step"] for r in read_metrics(run) if "loss" in r] == steps
+    assert [r["step"] for r in RunFolder(run).read_metrics() if "loss" in r] == steps
 
 
 # --------------------------------------------------------------------------- past runs
@@ -399,7 +399,7 @@ def test_reopened_runs_show_their_curves_and_overlay(qtbot, window, past_runs, t
     win, panel = window
     a, b = past_runs
     assert panel.open_run(a)
-    records = read_metrics(a)
+    records = RunFolder(a).read_metrics()
     assert np.allclose(panel.plot_data("loss")[1], [r["loss"] for r in records if "loss" in r])
     assert np.allclose(panel.plot_data("psnr")[1], [r["psnr"] for r in records if "psnr" in r])
     assert panel.preview_slider.maximum() == 1
@@ -410,7 +410,7 @@ def test_reopened_runs_show_their_curves_and_overlay(qtbot, window, past_runs, t
     panel.add_run(a, checked=True)  # the run in view is not overlaid on itself
     overlays = panel.overlay_data()
     assert set(overlays) == {"run-b"}
-    b_records = read_metrics(b)
+    b_records = RunFolder(b).read_metrics()
     x, y = overlays["run-b"]["psnr"]
     assert list(x) == [3, 6] and np.allclose(y, [r["psnr"] for r in b_records if "psnr" in r])
     history_b = RunHistory.from_metrics(b)

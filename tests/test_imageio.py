@@ -1,4 +1,4 @@
-"""Tests for core.imageio: formats and modes, EXIF orientation, 16-bit, bad inputs, atomic saves.
+"""Tests for core.image: formats and modes, EXIF orientation, 16-bit, bad inputs, atomic saves.
 
 Every image is made in code; nothing outside tmp_path is read or written.
 """
@@ -18,9 +18,13 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from core import fileio, imageio
-from core.errors import ImageError
-from core.imageio import Image, decode_image, image_size, load_image, save_image
+from core.base import fileio
+from core.image import reading
+from core.image.decoders import apply_orientation
+from core.image.formats import SUPPORTED_WRITE
+from core.image.tiff import tiff_with_short_tags
+from core.base.errors import ImageError
+from core.image import Image, decode_image, image_size, load_image, save_image
 
 RNG_SEED = 1234
 # Permission tests need a real non-root user: root can read and write anything.
@@ -519,9 +523,9 @@ def test_tiff_orientation_applied_once_for_16bit(tmp_path, orientation):
     pixels = random_pixels(2, 3, 3, np.uint16, seed=19)
     ok, encoded = cv2.imencode(".tiff", np.ascontiguousarray(pixels[:, :, ::-1]))
     assert ok
-    data = imageio._tiff_with_short_tags(encoded.tobytes(), {274: orientation})
+    data = tiff_with_short_tags(encoded.tobytes(), {274: orientation})
     loaded = load_image(write(tmp_path / "r16.tif", data))
-    assert np.array_equal(loaded.pixels, imageio._apply_orientation(pixels, orientation))
+    assert np.array_equal(loaded.pixels, apply_orientation(pixels, orientation))
 
 
 def test_tiff_orientation_for_8bit(tmp_path):
@@ -632,7 +636,7 @@ def test_pillow_bomb_limit_is_restored(tmp_path):
 
 
 def test_file_far_too_big_for_the_limit_is_not_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(imageio, "_FILE_SIZE_SLACK", 0)
+    monkeypatch.setattr(reading, "_FILE_SIZE_SLACK", 0)
     path = write(tmp_path / "big.png", png_data(16, 16))
     with pytest.raises(ImageError) as err:
         load_image(path, max_pixels=10)  # allows 160 bytes
@@ -817,9 +821,9 @@ def test_unwritable_folder(tmp_path):
 
 
 def test_successful_save_leaves_no_temporary_file(tmp_path):
-    for ext in imageio.SUPPORTED_WRITE:
+    for ext in SUPPORTED_WRITE:
         save_image(tmp_path / f"ok{ext}", Image(random_pixels(3, 3, 3)))
-    assert files_in(tmp_path) == sorted(f"ok{ext}" for ext in imageio.SUPPORTED_WRITE)
+    assert files_in(tmp_path) == sorted(f"ok{ext}" for ext in SUPPORTED_WRITE)
 
 
 def test_float_conversion_is_the_released_loaders_division():

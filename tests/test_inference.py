@@ -6,17 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import Cancelled, NLSNError
-from core.imageio import Image
-from core.inference import (
-    Upscaler,
-    _transform,
-    _untransform,
-    peak_bytes,
-    plan_tiles,
-    select_device,
-)
-from core.nlsn import NLSN, NLSNConfig, preset
+from core.base.errors import Cancelled, NLSNError
+from core.image import Image
+from core.inference import Upscaler, peak_bytes, plan_tiles, select_device
+from core.inference.ensemble import transform, untransform
+from core.network import NLSN, NLSNConfig, preset
 from tests.helpers import smooth_image
 
 
@@ -91,14 +85,14 @@ def test_ensemble_is_the_mean_of_eight_transformed_passes():
     got = Upscaler(model, device="cpu").upscale_tensor(x, seed=3, ensemble=True)
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():
-        expected = sum(_untransform(model(_transform(x, t), generator=g), t) for t in range(8)) / 8
+        expected = sum(untransform(model(transform(x, t), generator=g), t) for t in range(8)) / 8
     assert torch.allclose(got, expected, atol=1e-6)
 
 
 def test_transforms_invert():
     x = torch.rand(1, 3, 5, 7)
     for t in range(8):
-        assert torch.equal(_untransform(_transform(x, t), t), x)
+        assert torch.equal(untransform(transform(x, t), t), x)
 
 
 def test_progress_reaches_one_and_cancel_stops():
@@ -175,7 +169,7 @@ def test_cuda_half_close_to_cpu():
 
 
 def test_results_too_large_for_memory_are_refused_before_work(monkeypatch):
-    import core.inference as inference
+    import core.inference.upscaler as inference
 
     monkeypatch.setattr(inference, "free_memory", lambda device: 1 << 30)  # 1 GiB free
     up = Upscaler(tiny(scale=4), device="cpu", memory_budget=1 << 30)

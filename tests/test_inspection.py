@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.errors import Cancelled
+from core.base.errors import Cancelled
 from core.inference import Upscaler
-from core.imageio import Image
+from core.image import Image, image_tensor
 from core.inspection import (
     Inspection,
     ModuleCapture,
@@ -27,7 +27,6 @@ from core.inspection import (
     dense_coverage,
     dimmed_grey,
     heatmap_rgba,
-    image_tensor,
     inspect,
     inspect_image,
     local_window,
@@ -38,8 +37,8 @@ from core.inspection import (
     query_attention,
     round_rows,
 )
-from core.nlsa import KEY_NORM_EPS, NonLocalSparseAttention, sparse_attention_reference
-from core.nlsn import NLSN, NLSNConfig, preset
+from core.attention import KEY_NORM_EPS, NonLocalSparseAttention, sparse_attention_reference
+from core.network import NLSN, NLSNConfig, preset
 
 # Chunk 16 in both models. (7, 9): L = 63, pad 1, K = 4; (5, 6): L = 30, pad 2, K = 2 (< 3 chunks);
 # (4, 4): L = k, K = 1 (hashed, 2 buckets); (3, 5): L < k, the dense fallback (m = 0).

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.released import ReleasedNLSA
-from core.nlsa import NonLocalSparseAttention, compute_buckets, hash_codes, n_buckets
+from core.attention import NonLocalSparseAttention, compute_buckets, hash_codes, n_buckets
 
 
 def make_pair(channels=16, n_hashes=4, chunk_size=16, res_scale=1.0):
@@ -146,16 +146,15 @@ def test_buckets_partition_every_round():
 
 def _attend_and_backprop(module, inp, path: str, *, n_hashes: int, block_scores=None):
     """One path's (output, lse) and gradients (input, match and assembly weights) for a fixed loss."""
-    from core import nlsa
+    from core.attention import PATHS as paths
+    from core.attention import combine_rounds
 
-    paths = {"reference": nlsa.sparse_attention_reference, "blocked": nlsa.sparse_attention_blocked,
-             "flash-cpu": nlsa.sparse_attention_flash_cpu, "fast": nlsa.sparse_attention_fast}
     x_in = inp.clone().requires_grad_(True)
     x, y = module.embed(x_in)
     bk = module.hash(x, torch.Generator().manual_seed(3))
     extra = {} if path == "reference" else {"block_scores": block_scores}
     att = paths[path](x, y, bk, n_hashes=n_hashes, **extra)
-    out = nlsa.combine_rounds(att)
+    out = combine_rounds(att)
     weights = torch.linspace(-1, 1, out.numel(), device=out.device).reshape(out.shape)
     (out * weights).sum().backward()
     grads = (x_in.grad, module.conv_match[0].weight.grad.clone(), module.conv_assembly[0].weight.grad.clone())
@@ -181,8 +180,8 @@ def test_fast_paths_match_reference(shape, block_scores, fast):
 
 @pytest.mark.parametrize("impl", ["blocked", "fast"])
 def test_attention_can_be_interrupted_between_blocks(impl):
-    from core.errors import Cancelled
-    from core.interrupt import interruptible
+    from core.base.errors import Cancelled
+    from core.base.interrupt import interruptible
 
     module = NonLocalSparseAttention(16, n_hashes=2, chunk_size=16)
     module.impl = impl
@@ -193,15 +192,16 @@ def test_attention_can_be_interrupted_between_blocks(impl):
         if len(calls) == 3:
             raise Cancelled()
 
-    import core.nlsa as nlsa
+    import core.attention.fast as fast
+    import core.attention.grouped as grouped
 
-    old = nlsa.BLOCK_SCORES, nlsa.FAST_BLOCK_SCORES
-    nlsa.BLOCK_SCORES = nlsa.FAST_BLOCK_SCORES = 1  # one chunk per block
+    old = grouped.BLOCK_SCORES, fast.FAST_BLOCK_SCORES
+    grouped.BLOCK_SCORES = fast.FAST_BLOCK_SCORES = 1  # one chunk per block
     try:
         with interruptible(check), pytest.raises(Cancelled):
             module(torch.randn(1, 16, 24, 24))
     finally:
-        nlsa.BLOCK_SCORES, nlsa.FAST_BLOCK_SCORES = old
+        grouped.BLOCK_SCORES, fast.FAST_BLOCK_SCORES = old
     assert len(calls) == 3
     module(torch.randn(1, 16, 24, 24))  # outside the block nothing is checked
     assert len(calls) == 3
@@ -271,7 +271,7 @@ def test_window_attention_in_bf16_keeps_lse_in_fp32_and_gradients_close():
     """Under bf16 the fast path's lse is fp32 (it weights the rounds and is subtracted again in
     the backward); outputs and gradients stay within bf16 rounding of an fp32 computation on
     the same inputs."""
-    from core.nlsa import _WindowAttention
+    from core.attention.fast import _WindowAttention
 
     gen = torch.Generator().manual_seed(0)
     t, k = 40, 16

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from benchmarks.released import ReleasedNLSN
-from core.nlsn import NLSN, PRESETS, NLSNConfig, count_parameters, nlsa_positions, preset
+from core.network import NLSN, PRESETS, NLSNConfig, count_parameters, nlsa_positions, preset
 
 
 def test_nlsa_positions_rule():

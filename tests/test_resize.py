@@ -1,4 +1,4 @@
-"""Tests for core.resize: MATLAB-compatible bicubic imresize (NumPy and torch)."""
+"""Tests for core.image.resize: MATLAB-compatible bicubic imresize (NumPy and torch)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.resize import downscale, imresize, imresize_torch, modcrop, resize_matrix, upscale
+from core.image.resize import downscale, imresize, imresize_torch, modcrop, resize_matrix, upscale
 
 BENCHMARK_ROOT = Path(__file__).parents[1].parent / "shared" / "data" / "benchmark"
 

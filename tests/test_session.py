@@ -1,4 +1,4 @@
-"""core.session: the compare workflow without Qt (modes, bicubic, scores, batch)."""
+"""core.eval.compare: the compare workflow without Qt (modes, bicubic, scores, batch)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,15 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
-from core.errors import Cancelled, NLSNError
-from core.imageio import Image, load_image
+from core.base.errors import Cancelled, NLSNError
+from core.image import Image, load_image
 from core.inference import Upscaler
 from core.metrics import psnr
-from core.nlsn import NLSN, preset
-from core.resize import downscale, modcrop, upscale
-from core.session import (
-    add_bicubic,
-    add_result,
-    batch_targets,
-    batch_upscale,
-    display_rgb,
-    folder_images,
-    prepare,
-)
+from core.network import NLSN, preset
+from core.image.resize import downscale, modcrop, upscale
+from core.eval.compare import add_bicubic, add_result, prepare
+from core.image import display_rgb
+from core.inference.batch import batch_targets, batch_upscale, folder_images
 from tests.helpers import smooth_image
 
 
@@ -80,7 +74,7 @@ def test_batch_writes_skips_reports_and_cancels(tmp_path):
     out = tmp_path / "out"
     calls = []
     items = batch_upscale(sources, out, upscale_fn=up.upscale_image, scale=2,
-                          progress=lambda i, n, f, name: calls.append((i, n)))
+                          progress=lambda i, n, f, name, _detail: calls.append((i, n)))
     assert [i.status for i in items] == ["failed", "done", "done", "done"]
     assert "broken.png" in items[0].message
     result = load_image(out / "im1_x2.png")

@@ -15,9 +15,9 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
-from core.checkpoint import load_model
-from core.errors import NLSNError
-from core.training import (
+from core.checkpoints import load_model
+from core.base.errors import NLSNError
+from core.train import (
     CheckpointEvent,
     DataEvent,
     DistContext,
@@ -27,7 +27,7 @@ from core.training import (
     TrainConfig,
     Trainer,
     ValidationEvent,
-    read_metrics,
+    RunFolder,
 )
 from tests.helpers import smooth_image, training_folders
 
@@ -81,7 +81,7 @@ def test_a_run_writes_everything(folders, tmp_path):
     result = Trainer(tiny_config(folders), run, listener=events.append).run()
     assert result.reason == "completed" and result.step == 6
     assert json.loads((run / "config.json").read_text())["preset"] == "tiny"
-    records = read_metrics(run)
+    records = RunFolder(run).read_metrics()
     steps = [r for r in records if "loss" in r]
     vals = [r for r in records if "psnr" in r]
     assert [r["step"] for r in steps] == [1, 2, 3, 4, 5, 6]
@@ -101,7 +101,7 @@ def test_a_run_writes_everything(folders, tmp_path):
 def test_loss_goes_down(folders, tmp_path):
     cfg = tiny_config(folders, iters=60, batch=4, lr=2e-3, val=None, save_every=60, log_every=10)
     Trainer(cfg, tmp_path / "run").run()
-    losses = [r["loss"] for r in read_metrics(tmp_path / "run") if "loss" in r]
+    losses = [r["loss"] for r in RunFolder(tmp_path / "run").read_metrics() if "loss" in r]
     assert losses[-1] < 0.8 * losses[0]
 
 
@@ -112,7 +112,7 @@ def test_bf16_mixed_precision_trains_with_fp32_weights(folders, tmp_path):
     result = Trainer(cfg, tmp_path / "bf16", listener=events.append).run()
     assert result.reason == "completed"
     assert any(isinstance(e, MessageEvent) and "bf16 mixed precision" in e.text for e in events)
-    records = read_metrics(tmp_path / "bf16")
+    records = RunFolder(tmp_path / "bf16").read_metrics()
     losses = [r["loss"] for r in records if "loss" in r]
     assert losses[-1] < 0.8 * losses[0]
     assert 10 < next(r["psnr"] for r in records if "psnr" in r) < 60  # validated in fp32
@@ -122,7 +122,7 @@ def test_bf16_mixed_precision_trains_with_fp32_weights(folders, tmp_path):
     # The first step's loss comes from the same initial weights and patches in both precisions.
     Trainer(tiny_config(folders, iters=1, val=None, log_every=1, precision="fp32"), tmp_path / "a").run()
     Trainer(tiny_config(folders, iters=1, val=None, log_every=1, precision="bf16"), tmp_path / "b").run()
-    first = [read_metrics(tmp_path / run)[0]["loss"] for run in ("a", "b")]
+    first = [RunFolder(tmp_path / run).read_metrics()[0]["loss"] for run in ("a", "b")]
     assert first[0] == pytest.approx(first[1], rel=0.02)
     with pytest.raises(NLSNError, match="precision must be one of fp32, bf16"):
         TrainConfig(data=["x"], precision="fp16").validate()
@@ -138,7 +138,7 @@ def test_training_on_cuda_learns_and_saves_fp32_weights(folders, tmp_path, preci
                       device="cuda", precision=precision)
     result = Trainer(cfg, tmp_path / precision).run()
     assert result.reason == "completed"
-    records = read_metrics(tmp_path / precision)
+    records = RunFolder(tmp_path / precision).read_metrics()
     losses = [r["loss"] for r in records if "loss" in r]
     assert losses[-1] < 0.8 * losses[0]
     assert 10 < next(r["psnr"] for r in records if "psnr" in r) < 60
@@ -171,7 +171,7 @@ def test_stop_then_resume_equals_an_uninterrupted_run(folders, tmp_path):
     assert second.reason == "completed" and second.step == 8
     a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
-    assert [r["step"] for r in read_metrics(tmp_path / "split")] == list(range(1, 9))
+    assert [r["step"] for r in RunFolder(tmp_path / "split").read_metrics()] == list(range(1, 9))
 
 
 def test_pause_resume_and_stop_from_another_thread(folders, tmp_path):
@@ -224,10 +224,10 @@ def test_stop_interrupts_a_long_step(folders, tmp_path):
 
 
 def test_stop_while_preparing_the_data_is_quick_and_resumable(folders, tmp_path, monkeypatch):
-    import core.data
+    import core.data.images
 
-    real = core.data._make_pair
-    monkeypatch.setattr(core.data, "_make_pair", lambda *a: time.sleep(0.3) or real(*a))  # slow images
+    real = core.data.images._make_pair
+    monkeypatch.setattr(core.data.images, "_make_pair", lambda *a: time.sleep(0.3) or real(*a))  # slow images
     events, holder = [], {}
 
     def listen(event):
@@ -236,7 +236,7 @@ def test_stop_while_preparing_the_data_is_quick_and_resumable(folders, tmp_path,
             holder["asked"] = time.perf_counter()
             holder["t"].stop()
 
-    from core.training import warm_up
+    from core.train import warm_up
 
     assert warm_up().wait(60)  # the first optimizer's imports (1.6 s, once), as the GUI does
     run = tmp_path / "run"
@@ -253,7 +253,7 @@ def test_stop_while_preparing_the_data_is_quick_and_resumable(folders, tmp_path,
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(folders, tmp_path, monkeypatch):
-    import core.training as training
+    import core.train.trainer as training
 
     real = training.F.l1_loss
     calls = {"n": 0}
@@ -366,9 +366,10 @@ def test_weight_ema_resumes_like_an_uninterrupted_run(folders, tmp_path):
 
 
 def test_snapshots_are_kept_and_average_into_one_model(folders, tmp_path, capsys):
-    from core.checkpoint import CheckpointError, average_models, save_model
+    from core.base.errors import CheckpointError
+    from core.checkpoints import average_models, save_model
     from core.cli import main
-    from core.nlsn import NLSN, preset
+    from core.network import NLSN, preset
 
     run = tmp_path / "run"
     Trainer(tiny_config(folders, iters=6, val=None, save_every=3, keep_every=2), run).run()
@@ -402,7 +403,7 @@ def test_snapshots_are_kept_and_average_into_one_model(folders, tmp_path, capsys
     assert "missing.safetensors: model file not found" in err and "Traceback" not in err
     assert not (tmp_path / "bad.safetensors").exists() and not (tmp_path / "avg.png").exists()
     # The target may be one of the inputs: every input is read before it is replaced.
-    from core.checkpoint import write_average
+    from core.checkpoints import write_average
 
     written = write_average(snaps, snaps[-1])
     assert written.path == snaps[-1] and written.source == "project"
@@ -437,7 +438,7 @@ def test_two_process_ddp_keeps_ranks_identical(folders, tmp_path):
     b = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert a and set(a) == set(b)
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert [r["step"] for r in read_metrics(tmp_path / "run")] == [1, 2, 3, 4]  # rank 0 alone logs
+    assert [r["step"] for r in RunFolder(tmp_path / "run").read_metrics()] == [1, 2, 3, 4]  # rank 0 alone logs
     # The weight average too is the same on every rank, and it is what rank 0 saved.
     ema = [torch.load(tmp_path / f"ema{rank}.pt", weights_only=True) for rank in (0, 1)]
     assert all(torch.equal(ema[0][k], ema[1][k]) for k in a)
@@ -447,8 +448,9 @@ def test_two_process_ddp_keeps_ranks_identical(folders, tmp_path):
 
 
 def test_precision_from_the_command_line_also_on_resume(folders, tmp_path):
-    from core.cli import _train_config, build_parser
-    from core.training import bf16_problem
+    from core.cli.parser import build_parser
+    from core.cli.train import train_config as _train_config
+    from core.train import bf16_problem
 
     train, _ = folders
     parse = build_parser().parse_args
@@ -494,7 +496,7 @@ def test_sigkilled_cli_run_resumes_and_finishes(folders, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"resumed run at step {killed_at}" in done.stderr
-    steps = [r["step"] for r in read_metrics(run)]
+    steps = [r["step"] for r in RunFolder(run).read_metrics()]
     assert steps == list(range(5, 301, 5))
     assert torch.load(ckpt, weights_only=True)["step"] == 300
 
@@ -505,7 +507,7 @@ import numpy as np  # noqa: E402
 
 
 def test_stop_during_a_validation_stops_cleanly_with_a_checkpoint(folders, tmp_path, monkeypatch):
-    import core.evaluation as evaluation
+    import core.train.validation as evaluation
 
     real = evaluation.evaluate
     holder = {}
@@ -522,13 +524,13 @@ def test_stop_during_a_validation_stops_cleanly_with_a_checkpoint(folders, tmp_p
 
 
 def test_run_history_records_a_run_like_its_metrics(folders, tmp_path):
-    from core.training import RunHistory, smooth, stack_previews
+    from core.train import RunHistory, smooth, stack_previews
 
     history = RunHistory(tmp_path / "run")
     events = []
     Trainer(tiny_config(folders, iters=6), tmp_path / "run", listener=lambda e: (events.append(e), history(e))).run()
     snap = history.snapshot()
-    records = read_metrics(tmp_path / "run")
+    records = RunFolder(tmp_path / "run").read_metrics()
     train = [r for r in records if "loss" in r]
     vals = [r for r in records if "psnr" in r]
     assert snap.steps.tolist() == [r["step"] for r in train] == [1, 2, 3, 4, 5, 6]
@@ -539,7 +541,7 @@ def test_run_history_records_a_run_like_its_metrics(folders, tmp_path):
     assert snap.best_psnr == max(snap.psnr) and snap.best_step in (3, 6)
     assert snap.preview_steps == [3, 6] and history.messages()
     # the previews are the strips stacked exactly as the run's preview files
-    from core.imageio import load_image
+    from core.image import load_image
 
     for i, step in enumerate(snap.preview_steps):
         assert np.array_equal(history.preview(i), load_image(tmp_path / "run" / "previews" / f"{step:08d}.png").pixels)
@@ -560,7 +562,7 @@ def test_run_history_records_a_run_like_its_metrics(folders, tmp_path):
 
 
 def test_run_history_shows_the_data_preparation_until_the_first_step():
-    from core.training import RunHistory
+    from core.train import RunHistory
 
     history = RunHistory()
     history(DataEvent(0, 5))
@@ -571,7 +573,7 @@ def test_run_history_shows_the_data_preparation_until_the_first_step():
 
 
 def test_run_history_follows_a_growing_metrics_file_and_resumes(tmp_path):
-    from core.training import RunHistory
+    from core.train import RunHistory
 
     run = tmp_path / "run"
     run.mkdir()
@@ -599,7 +601,7 @@ def test_run_history_follows_a_growing_metrics_file_and_resumes(tmp_path):
 
 
 def test_run_history_is_fed_from_another_thread(tmp_path):
-    from core.training import RunHistory
+    from core.train import RunHistory
 
     history = RunHistory(max_previews=5)
     strip = np.zeros((4, 12, 3), np.uint8)
@@ -623,7 +625,7 @@ def test_run_history_is_fed_from_another_thread(tmp_path):
 
 
 def test_check_setup_explains_what_is_wrong(folders, tmp_path):
-    from core.training import check_setup
+    from core.train import check_setup
 
     train, val = folders
     good = tiny_config(folders)

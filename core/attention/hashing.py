@@ -1,0 +1,119 @@
+"""Steps 2-4 of the sparse attention: spherical LSH of every position into buckets, and the sort.
+
+Step numbers refer to the reference specification (``nlsn-reference.md``); see
+:mod:`core.attention` for the shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+MAX_BUCKETS = 128  # the released cap on m
+
+
+def n_buckets(length: int, chunk_size: int) -> int:
+    """Number of hash buckets m for a sequence of ``length`` positions (step 2).
+
+    ``L // k`` rounded up to an even number, capped at 128. Zero when L < k: the released code
+    crashes there; we fall back to dense attention (see :func:`effective_chunk_size`).
+    """
+    n = length // chunk_size
+    return min(n + n % 2, MAX_BUCKETS)
+
+
+def effective_chunk_size(length: int, chunk_size: int) -> int:
+    """Chunk size actually used: ``chunk_size``, or L itself when the input is smaller than a chunk."""
+    return chunk_size if length >= chunk_size else length
+
+
+def draw_rotations(
+    *,
+    channels: int,
+    n_hashes: int,
+    buckets: int,
+    generator: torch.Generator | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """Random rotations for spherical LSH (step 3), shape (1, C, R, m/2).
+
+    Reproducibility contract: always drawn in float32 on the CPU (from ``generator`` or the global
+    CPU RNG) and then moved, so the same seed gives the same buckets on every device, and a
+    generator seeded with s gives the draws that ``torch.manual_seed(s)`` gives the released code.
+    """
+    shape = (1, channels, n_hashes, buckets // 2)
+    rotations = torch.randn(shape, generator=generator, dtype=torch.float32, device="cpu")
+    return rotations.to(device=device, dtype=dtype)
+
+
+def hash_codes(x: torch.Tensor, rotations: torch.Tensor, buckets: int) -> torch.Tensor:
+    """Bucket of every position in every round, offset by ``r * m`` (step 3).
+
+    x: (N, L, C) unnormalised match embedding; rotations: (1, C, R, m/2).
+    Returns (N, R, L) int64 codes in ``[r*m, (r+1)*m)`` for round r.
+    """
+    n, length, channels = x.shape
+    n_hashes, half = rotations.shape[2], rotations.shape[3]
+    # The matmul the released einsum("btf,bfhi->bhti") runs (bitwise the same projections), kept
+    # in its (N, L, R, m/2) layout so that the reductions below run over contiguous rows.
+    flat = rotations.reshape(1, channels, n_hashes * half).expand(n, -1, -1)  # (N, C, R*m/2)
+    rotated = torch.bmm(x, flat).view(n, length, n_hashes, half)  # (N, L, R, m/2)
+    # argmax over [rotated, -rotated] (m values) without building it: the first maximum of
+    # `rotated` unless -min is strictly larger (then m/2 + the first minimum); ties resolve to the
+    # first index, exactly as argmax over the concatenation does.
+    top, top_at = rotated.max(dim=-1)  # (N, L, R)
+    low, low_at = rotated.min(dim=-1)  # (N, L, R)
+    codes = torch.where(-low > top, low_at + half, top_at).transpose(1, 2)  # (N, R, L)
+    offsets = torch.arange(n_hashes, device=x.device).view(1, -1, 1) * buckets
+    return codes + offsets
+
+
+@dataclass
+class Buckets:
+    """The hashing outcome of one NLSA forward (what the inspector shows).
+
+    codes: (N, R, L) bucket id per round (without the round offset, 0..m-1).
+    order: (N, R*L) sorted position -> flat index ``r*L + p`` (the stable sort of step 4).
+    buckets: m; chunk: the chunk size used; length: L.
+    """
+
+    codes: torch.Tensor
+    order: torch.Tensor
+    buckets: int
+    chunk: int
+    length: int
+
+
+def compute_buckets(
+    x: torch.Tensor,
+    *,
+    n_hashes: int,
+    chunk_size: int,
+    generator: torch.Generator | None,
+) -> Buckets:
+    """Steps 2-4: hash every position of x (N, L, C) in R rounds and sort stably."""
+    n, length, channels = x.shape
+    buckets = n_buckets(length, chunk_size)
+    chunk = effective_chunk_size(length, chunk_size)
+    if buckets == 0:
+        # L < k: one chunk of all L positions; every bucket is 0 (plus the round offset, as in
+        # the hashed case) and the sort is the identity.
+        rounds = torch.arange(n_hashes, device=x.device).view(1, -1, 1)
+        codes = rounds.expand(n, n_hashes, length).contiguous()
+    else:
+        rotations = draw_rotations(
+            channels=channels,
+            n_hashes=n_hashes,
+            buckets=buckets,
+            generator=generator,
+            device=x.device,
+            dtype=x.dtype,
+        )
+        codes = hash_codes(x.detach(), rotations, buckets)  # (N, R, L), offset per round
+    flat = codes.reshape(n, -1)  # (N, R*L)
+    # Step 4: stable, so ties (same bucket) keep raster order.
+    _, order = torch.sort(flat, dim=-1, stable=True)
+    offsets = torch.arange(n_hashes, device=x.device).view(1, -1, 1) * max(buckets, 1)
+    return Buckets(codes=codes - offsets, order=order, buckets=buckets, chunk=chunk, length=length)

@@ -1,0 +1,30 @@
+"""The model a command runs (``--model`` / ``--scale``), and ``nlsn average``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.checkpoints import LoadedModel, load_model, resolve_model, write_average
+from core.network import describe
+
+
+def load_for_scale(args: argparse.Namespace) -> LoadedModel:
+    """The model of ``--model`` / ``--scale``: a given model sets the scale when --scale is left out;
+    without either, the bundled x2 model."""
+    if args.scale is None and args.model is not None:
+        return load_model(resolve_model(args.model, scale=2))
+    scale = args.scale or 2
+    return load_model(resolve_model(args.model, scale=scale), expect_scale=scale)
+
+
+def model_line(loaded: LoadedModel) -> str:
+    """``nlsn-light-x2 (project, x2, 64 features and 16 blocks)``."""
+    return f"{loaded.name} ({loaded.source}, x{loaded.config.scale}, {describe(loaded.config)})"
+
+
+def cmd_average(args: argparse.Namespace) -> int:
+    loaded = write_average([resolve_model(name, scale=2) for name in args.models], args.out)
+    print(f"averaged {len(args.models)} models (x{loaded.config.scale}, {describe(loaded.config)}) -> {loaded.path}",
+          file=sys.stderr)
+    return 0

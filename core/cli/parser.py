@@ -1,0 +1,96 @@
+"""The ``nlsn`` argument parser. Each command names the module that runs it, imported only when it
+runs, so ``nlsn --help`` answers without loading PyTorch."""
+
+from __future__ import annotations
+
+import argparse
+
+from core import __version__
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="seed of the LSH rotations (default 0)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: auto")
+    p.add_argument("--ensemble", action="store_true", help="x8 self-ensemble (flips and transposes)")
+    p.add_argument("--half", action=argparse.BooleanOptionalAction, default=None,
+                   help="half precision (default: on for CUDA, off elsewhere)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nlsn", description="Image super-resolution with NLSN (Non-Local Sparse Network)."
+    )
+    parser.add_argument("--version", action="version", version=f"nlsn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("upscale", help="upscale images or folders of images")
+    up.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    up.add_argument("-o", "--output", required=True, help="output file (one input) or folder")
+    up.add_argument("--scale", type=int, choices=[2, 3, 4],
+                    help="default: the model's scale, or 2 with the bundled models")
+    up.add_argument("--model", default=None, metavar="NAME_OR_PATH",
+                    help="bundled model name or a .pt/.safetensors file (default: the bundled model of the scale)")
+    add_model_options(up)
+    up.set_defaults(run=("core.cli.upscale", "cmd_upscale"))
+
+    ev = sub.add_parser("eval", help="PSNR/SSIM on a benchmark folder (Y channel, border = scale)")
+    ev.add_argument("--data", required=True, metavar="DIR",
+                    help="SelfExSR layout (image_SRF_s/), HR/ + LR_bicubic/Xs/, or a folder of HR images")
+    ev.add_argument("--scale", type=int, choices=[2, 3, 4],
+                    help="default: the model's scale, or 2 with the bundled models")
+    what = ev.add_mutually_exclusive_group()
+    what.add_argument("--bicubic", action="store_true", help="evaluate MATLAB-bicubic upscaling")
+    what.add_argument("--model", metavar="NAME_OR_PATH", help="evaluate a model (default: the bundled one)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_model_options(ev)
+    ev.set_defaults(run=("core.cli.evaluate", "cmd_eval"))
+
+    tr = sub.add_parser("train", help="train a model (the paper's recipe by default); works under torchrun")
+    tr.add_argument("--data", action="append", metavar="DIR", help="folder of HR training images (repeatable)")
+    tr.add_argument("--lr-data", action="append", metavar="DIR",
+                    help="folder of matching LR images, one per --data (default: made with MATLAB bicubic)")
+    tr.add_argument("--scale", type=int, choices=[2, 3, 4])
+    tr.add_argument("--preset", help="model configuration: light, paper, light-nonlocal-off, tiny")
+    tr.add_argument("--iters", type=int, help="total iterations (paper: 1000000)")
+    tr.add_argument("--batch", type=int, help="global batch size (paper: 16)")
+    tr.add_argument("--patch", type=int, help="LR patch size (paper: 48)")
+    tr.add_argument("--lr", type=float, help="learning rate (paper: 1e-4, halved every 200k iterations)")
+    tr.add_argument("--lr-halve-every", type=int, metavar="K", help="halve the learning rate every K iterations")
+    tr.add_argument("--warmup", type=int, metavar="K",
+                    help="raise the learning rate linearly over the first K iterations (default 0, as the "
+                         "paper; useful with --init-from)")
+    tr.add_argument("--threads", type=int, metavar="N", help="CPU threads for training (default: all cores)")
+    tr.add_argument("--precision", choices=["fp32", "bf16"],
+                    help="fp32 (paper, default) or bf16 mixed precision (1.7x faster measured on a CPU "
+                         "with AVX-512 BF16; for such CPUs, AMX and recent GPUs): weights, optimizer and "
+                         "validation stay fp32")
+    tr.add_argument("--ema-decay", type=float, metavar="D",
+                    help="keep a moving average of the weights (e.g. 0.999; default 0: off, as the paper); "
+                         "the average is validated and saved as the run's models")
+    tr.add_argument("--keep-every", type=int, metavar="K",
+                    help="also keep the model of every K-th step in snapshots/ (default 0: none), "
+                         "e.g. to average the last ones with nlsn average")
+    tr.add_argument("--save-every", type=int, metavar="K", help="checkpoint every K iterations")
+    tr.add_argument("--val-every", type=int, metavar="K", help="validate every K iterations")
+    tr.add_argument("--log-every", type=int, metavar="K", help="log every K iterations")
+    tr.add_argument("--val", metavar="DIR", help="validation set (default: Set5 beside the project, when present)")
+    tr.add_argument("--no-val", action="store_true", help="no validation")
+    tr.add_argument("--seed", type=int)
+    tr.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    tr.add_argument("--init-from", metavar="MODEL",
+                    help="start from a model file or bundled model (e.g. nlsn-light-x2 for x3/x4; the same "
+                         "scale keeps the upsampler too)")
+    tr.add_argument("--cache-dir", metavar="DIR", help="where prepared training pairs are cached")
+    tr.add_argument("--config", metavar="FILE", help="JSON file of training settings (flags override it)")
+    tr.add_argument("--out", metavar="RUN_DIR", help="folder of a new run")
+    tr.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    tr.set_defaults(run=("core.cli.train", "cmd_train"))
+
+    av = sub.add_parser("average", help="average the weights of model files of one configuration "
+                                        "(e.g. a run's snapshots, --keep-every)")
+    av.add_argument("models", nargs="+", metavar="MODEL", help="model files or bundled names (two or more)")
+    av.add_argument("--out", required=True, metavar="FILE", help="the averaged model (.safetensors)")
+    av.set_defaults(run=("core.cli.models", "cmd_average"))
+    return parser
+
+

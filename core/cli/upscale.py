@@ -1,0 +1,47 @@
+"""``nlsn upscale``: files or folders in; one file out, or a folder of ``<name>_x<scale><ext>``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.cli.models import load_for_scale, model_line
+from core.cli.progress import Progress
+from core.inference import Upscaler
+from core.inference.batch import BatchItem, collect_inputs, make_folders, output_paths, run_batch
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    inputs = collect_inputs(args.inputs)
+    loaded = load_for_scale(args)
+    outputs = output_paths(inputs, Path(args.output), loaded.config.scale)
+    upscaler = Upscaler(loaded.model, device=args.device, half=args.half)
+    make_folders(dst.parent for dst in outputs)
+    progress = Progress()
+    progress.line(f"model {model_line(loaded)} on {upscaler.device}")
+
+    def one(image, *, progress, cancel):
+        return upscaler.upscale_image(image, seed=args.seed, ensemble=args.ensemble, progress=progress, cancel=cancel)
+
+    def prefix(index: int, name: str) -> str:
+        return f"[{index + 1}/{len(inputs)}] {name}"
+
+    def report(index: int, item: BatchItem) -> None:
+        if item.status == "failed":
+            progress.line(f"nlsn: error: {item.message}")
+            return
+        run = upscaler.last_run
+        how = f"{run.tiles} tiles" if run.tiles > 1 else "whole image"
+        (w, h), (sw, sh) = item.size, item.out_size
+        progress.line(f"{prefix(index, item.source.name)}: {w}x{h} -> {sw}x{sh} "
+                      f"({how}{', x8 ensemble' if run.passes > 1 else ''}, {run.seconds:.1f} s) -> {item.target}")
+
+    items = run_batch(inputs, outputs, upscale_fn=one, on_item=report,
+                      progress=lambda i, n, f, name, detail: progress.update(prefix(i, name), f, detail) if i < n else None)
+    failures = sum(1 for item in items if item.status == "failed")
+    if failures:
+        progress.line(f"nlsn: {failures} of {len(inputs)} images failed; {len(inputs) - failures} written")
+        return EXIT_FAILED
+    return EXIT_OK

@@ -1,0 +1,157 @@
+"""Upscaling many files: inputs from files and folders, output names, and the one batch loop that
+``nlsn upscale`` and the app's batch dialog both run."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from core.base.errors import Cancelled, NLSNError
+from core.image import SUPPORTED_READ, SUPPORTED_WRITE, Image, load_image, save_image
+
+
+@dataclass
+class BatchItem:
+    source: Path
+    target: Path
+    status: str  # "done", "skipped" (already there), "failed"
+    message: str = ""
+    seconds: float = 0.0
+    size: tuple[int, int] = (0, 0)  # (width, height) of the input, once read
+    out_size: tuple[int, int] = (0, 0)  # and of the result
+
+
+def folder_images(folder: Path) -> list[Path]:
+    """The images of a folder (not recursive), sorted by name."""
+    if not folder.is_dir():
+        raise NLSNError(f"{folder}: no such folder")
+    try:
+        images = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_READ)
+    except OSError as err:
+        raise NLSNError(f"{folder}: cannot be listed ({err.strerror or err})") from None
+    if not images:
+        raise NLSNError(f"{folder}: folder holds no images ({', '.join(SUPPORTED_READ)})")
+    return images
+
+
+def collect_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
+    """Image files from files and folders (a folder's supported images, sorted, not recursive)."""
+    found: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(folder_images(path))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise NLSNError(f"{path}: no such file or folder")
+    return found
+
+
+def batch_targets(sources: list[Path], out_dir: Path, *, scale: int, extension: str | None = None) -> list[Path]:
+    """``<out>/<stem>_x<s><ext>``; ``extension`` None keeps the source's format when writable, else PNG."""
+    if extension is not None and extension.lower() not in SUPPORTED_WRITE:
+        raise NLSNError(f"cannot write {extension} files; use one of {', '.join(SUPPORTED_WRITE)}")
+    targets = []
+    for src in sources:
+        ext = extension or (src.suffix.lower() if src.suffix.lower() in SUPPORTED_WRITE else ".png")
+        targets.append(out_dir / f"{src.stem}_x{scale}{ext.lower()}")
+    return targets
+
+
+def output_paths(inputs: list[Path], output: Path, scale: int) -> list[Path]:
+    """A single input may go to a file; otherwise OUTPUT is a folder of ``<stem>_x<s><ext>``."""
+    suffix = output.suffix.lower()
+    if suffix and not output.is_dir():
+        if suffix in SUPPORTED_WRITE:
+            if len(inputs) != 1:
+                raise NLSNError(f"{output}: names one file, but {len(inputs)} images were given; name a folder")
+            return [output]
+        if suffix in SUPPORTED_READ:
+            raise NLSNError(f"{output}: cannot write {suffix} files; use one of {', '.join(SUPPORTED_WRITE)}")
+    return batch_targets(inputs, output, scale=scale)
+
+
+def make_folders(folders: Iterable[Path]) -> None:
+    """Create output folders; a clear line when one cannot be made or written."""
+    for folder in sorted(set(folders)):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise NLSNError(f"{folder}: cannot create the output folder ({err.strerror or err})") from None
+        if not os.access(folder, os.W_OK):
+            raise NLSNError(f"{folder}: the output folder is not writable")
+
+
+def run_batch(
+    sources: list[Path],
+    targets: list[Path],
+    *,
+    upscale_fn: Callable[..., Image],
+    skip_existing: bool = False,
+    progress: Callable[[int, int, float, str, str], None] | None = None,
+    on_item: Callable[[int, BatchItem], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> list[BatchItem]:
+    """Upscale ``sources[i]`` into ``targets[i]``; one bad file is reported, not fatal.
+
+    ``upscale_fn(image, progress=..., cancel=...)`` does one image (e.g. ``Upscaler.upscale_image``
+    with the seed bound). ``progress(index, total, fraction_of_this_image, name, detail)``;
+    ``on_item(index, item)`` after each file. Files whose target already exists are skipped when
+    ``skip_existing`` (a re-run finishes an interrupted batch). Raises :class:`Cancelled` when
+    ``cancel()`` becomes true; finished files stay, and nothing is ever half-written.
+    """
+    items: list[BatchItem] = []
+    total = len(sources)
+    for i, (src, dst) in enumerate(zip(sources, targets)):
+        if cancel is not None and cancel():
+            raise Cancelled()
+        if skip_existing and dst.exists():
+            item = BatchItem(src, dst, "skipped", "already done")
+        else:
+            if progress is not None:
+                progress(i, total, 0.0, src.name, "")
+            item = _one(src, dst, upscale_fn=upscale_fn, cancel=cancel,
+                        progress=(lambda f, detail, i=i, name=src.name: progress(i, total, f, name, detail))
+                        if progress else None)
+        items.append(item)
+        if on_item is not None:
+            on_item(i, item)
+    if progress is not None:
+        progress(total, total, 1.0, "", "")
+    return items
+
+
+def _one(src: Path, dst: Path, *, upscale_fn, progress, cancel) -> BatchItem:
+    start = time.perf_counter()
+    try:
+        image = load_image(src)
+        result = upscale_fn(image, progress=progress, cancel=cancel)
+        save_image(dst, result)
+    except Cancelled:
+        raise
+    except NLSNError as err:
+        return BatchItem(src, dst, "failed", str(err))
+    return BatchItem(src, dst, "done", seconds=time.perf_counter() - start,
+                     size=(image.width, image.height), out_size=(result.width, result.height))
+
+
+def batch_upscale(
+    sources: list[Path],
+    out_dir: Path,
+    *,
+    upscale_fn: Callable[..., Image],
+    scale: int,
+    extension: str | None = None,
+    skip_existing: bool = True,
+    progress: Callable[[int, int, float, str, str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> list[BatchItem]:
+    """A folder's worth: every source into ``out_dir`` as ``<stem>_x<s><ext>`` (see :func:`run_batch`)."""
+    targets = batch_targets(sources, out_dir, scale=scale, extension=extension)
+    make_folders([out_dir])
+    return run_batch(sources, targets, upscale_fn=upscale_fn, skip_existing=skip_existing,
+                     progress=progress, cancel=cancel)

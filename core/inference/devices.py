@@ -1,0 +1,90 @@
+"""Where a forward runs and how much memory it may take: devices, free memory, the peak estimate."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from core.base.errors import NLSNError
+from core.network import NLSNConfig
+
+SAFETY = 1.3  # head-room on the memory estimate
+# Host memory per output pixel: float32 RGB accumulator, blend weight, the result and the
+# quantised copies (about 7 floats and change).
+HOST_BYTES_PER_OUTPUT_PIXEL = 32
+
+
+def available_devices() -> list[str]:
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names.insert(0, "cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        names.insert(0, "mps")
+    return names
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then MPS, then the CPU; an explicit device that is absent is an error."""
+    name = (name or "auto").lower()
+    if name == "auto":
+        return torch.device(available_devices()[0])
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise NLSNError("CUDA was asked for, but no CUDA GPU is available on this machine")
+        return torch.device(name)
+    if name == "mps":
+        if "mps" not in available_devices():
+            raise NLSNError("MPS was asked for, but it is not available on this machine")
+        return torch.device("mps")
+    if name == "cpu":
+        return torch.device("cpu")
+    raise NLSNError(f"unknown device {name!r}: use auto, cpu, cuda or mps")
+
+
+def free_memory(device: torch.device) -> int:
+    """Bytes we may use on ``device`` now."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def default_budget(device: torch.device) -> int:
+    """Share of the free memory a forward may take: most of a GPU, half of the RAM."""
+    share = 0.8 if device.type == "cuda" else 0.5
+    return int(free_memory(device) * share)
+
+
+def peak_bytes(config: NLSNConfig, height: int, width: int, *, element_size: int = 4) -> int:
+    """Estimated peak memory of one no-grad forward at LR size height x width.
+
+    Per LR position: a few feature maps alive across the body, plus the largest stage — the
+    sparse attention's fast path (per round: the gathered queries, normalised keys and values,
+    the outputs and their unsorted copy, int64 indices; the window scores are bounded by a
+    constant) or the upsampler (s^2 F channels, twice).
+    """
+    f, r, k = config.n_feats, config.n_hashes, config.chunk_size
+    length = height * width
+    k = min(k, max(length, 1))
+    c = f // config.reduction
+    base = 4 * f
+    indices = 8 * 4 // element_size  # four int64 arrays per round, in elements
+    attention = r * (2 * c + 3 * f + indices) + 2 * f if config.use_nlsa else 0
+    tail = 2 * config.scale**2 * f
+    per_position = base + max(attention, 2 * f, tail)
+    return int(SAFETY * element_size * per_position * length)
+
+
+def used_memory(device: torch.device) -> int:
+    """Bytes in use: the peak allocated on a GPU, the resident memory of the process on the CPU."""
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0

@@ -1,0 +1,205 @@
+"""The :class:`Upscaler`: an NLSN on whole images, with a memory budget, progress and cancellation.
+
+The sparse attention is global, so the whole image goes through in one pass whenever its
+estimated peak memory fits the budget; only beyond it is it split into tiles (:mod:`.tiles`).
+
+Determinism: the LSH rotations of one call are drawn from a CPU generator seeded with ``seed``, in
+forward order (ensemble passes, then tiles, then NLSA modules), so the same input, model and seed
+give the same output on every run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from core.base.allocator import keep_freed_memory
+from core.base.errors import Cancelled, NLSNError
+from core.base.interrupt import interruptible
+from core.image import Image, image_tensor, quantise
+from core.image.resize import upscale as bicubic_upscale
+from core.inference.devices import HOST_BYTES_PER_OUTPUT_PIXEL, default_budget, free_memory, peak_bytes, select_device
+from core.inference.ensemble import ENSEMBLE_PASSES, transform, untransform
+from core.inference.tiles import DEFAULT_OVERLAP, MIN_TILE, Tile, blend_weight, plan_tiles, transposed
+from core.network import NLSN
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass
+class RunInfo:
+    """What the last call did (for status bars and logs)."""
+
+    seconds: float = 0.0
+    tiles: int = 1
+    passes: int = 1
+    device: str = "cpu"
+    half: bool = False
+
+
+class Upscaler:
+    """Runs an :class:`NLSN` on whole images with a memory budget, progress and cancellation."""
+
+    def __init__(
+        self,
+        model: NLSN,
+        *,
+        device: str | torch.device = "auto",
+        half: bool | None = None,
+        memory_budget: int | None = None,
+        overlap: int = DEFAULT_OVERLAP,
+    ) -> None:
+        self.device = device if isinstance(device, torch.device) else select_device(device)
+        # Half precision on GPUs by default; the CPU stays in fp32 (exact, and fp16 is slow there).
+        self.half = (self.device.type == "cuda") if half is None else bool(half)
+        if self.half and self.device.type == "cpu":
+            raise NLSNError("half precision is only supported on a GPU")
+        self.model = model.eval().to(self.device, torch.float16 if self.half else torch.float32)
+        self.memory_budget = memory_budget
+        self.overlap = overlap
+        self.last_run = RunInfo()
+
+    @property
+    def scale(self) -> int:
+        return self.model.scale
+
+    def max_positions(self) -> int:
+        """Largest LR area (pixels) whose forward fits the budget."""
+        budget = self.memory_budget if self.memory_budget is not None else default_budget(self.device)
+        per_position = peak_bytes(self.model.config, 1, 10_000, element_size=2 if self.half else 4) / 10_000
+        return max(MIN_TILE * MIN_TILE, int(budget / per_position))
+
+    def check_output_fits(self, height: int, width: int) -> None:
+        """Refuse, before any work, an output whose float accumulators would not fit in RAM."""
+        out_pixels = height * width * self.scale**2
+        needed = out_pixels * HOST_BYTES_PER_OUTPUT_PIXEL
+        available = free_memory(torch.device("cpu"))
+        if needed > 0.8 * available:
+            raise NLSNError(
+                f"the result would be {width * self.scale}x{height * self.scale} pixels "
+                f"({out_pixels / 1e6:.0f} MP), needing about {needed / 2**30:.1f} GiB of memory "
+                f"while {available / 2**30:.1f} GiB is free; use a smaller image or scale"
+            )
+
+    # ------------------------------------------------------------------ tensors
+
+    @torch.no_grad()
+    def upscale_tensor(
+        self,
+        lr: torch.Tensor,
+        *,
+        seed: int = 0,
+        ensemble: bool = False,
+        progress: ProgressFn | None = None,
+        cancel: CancelFn | None = None,
+    ) -> torch.Tensor:
+        """lr (1, 3, H, W) float in [0, 1] -> (1, 3, sH, sW) float32 on the CPU, unclamped."""
+        if lr.ndim != 4 or lr.shape[:2] != (1, 3):
+            raise ValueError(f"expected a (1, 3, H, W) tensor, got {tuple(lr.shape)}")
+        self.check_output_fits(lr.shape[-2], lr.shape[-1])
+        start = time.perf_counter()
+        # Freed buffers are reused by the next layer and the next image instead of page-faulting
+        # in again; ``core.allocator.release_free_memory()`` gives them back (the app does, when idle).
+        keep_freed_memory()
+        generator = torch.Generator(device="cpu").manual_seed(int(seed))
+        transforms = list(range(ENSEMBLE_PASSES)) if ensemble else [0]
+        _, _, h, w = lr.shape
+        tiles = plan_tiles(h, w, max_positions=self.max_positions(), overlap=self.overlap)
+        stages = self._stages()
+        total = len(transforms) * len(tiles) * len(stages)
+        state = {"done": 0, "pass": 1, "tile": 1}
+
+        def on_stage(_module, _inputs) -> None:
+            if cancel is not None and cancel():
+                raise Cancelled()
+            state["done"] += 1
+            if progress is not None:
+                where = f"pass {state['pass']}/{len(transforms)}" if len(transforms) > 1 else ""
+                if len(tiles) > 1:
+                    where += (", " if where else "") + f"tile {state['tile']}/{len(tiles)}"
+                progress(min(state["done"] / total, 1.0), where)
+
+        def check_cancel() -> None:
+            if cancel is not None and cancel():
+                raise Cancelled()
+
+        handles = [m.register_forward_pre_hook(on_stage) for m in stages]
+        try:
+            with interruptible(check_cancel):  # also checked between blocks of the sparse attention
+                acc = torch.zeros(1, 3, h * self.scale, w * self.scale)
+                for pass_no, t in enumerate(transforms, start=1):
+                    state["pass"] = pass_no
+                    x = transform(lr, t)
+                    # A transposed image is covered by the transposed tiles.
+                    pass_tiles = transposed(tiles) if t & 4 else tiles
+                    acc += untransform(self._forward_tiles(x, generator, pass_tiles, state), t)
+                result = acc / len(transforms)
+        finally:
+            for handle in handles:
+                handle.remove()
+        self.last_run = RunInfo(
+            seconds=time.perf_counter() - start,
+            tiles=len(tiles),
+            passes=len(transforms),
+            device=str(self.device),
+            half=self.half,
+        )
+        if progress is not None:
+            progress(1.0, "done")
+        return result
+
+    def _stages(self) -> list[torch.nn.Module]:
+        """Modules before each of which progress is reported and cancellation checked."""
+        return [self.model.head, *self.model.body, self.model.tail]
+
+    def _forward(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        dtype = torch.float16 if self.half else torch.float32
+        out = self.model(x.to(self.device, dtype), generator=generator)
+        return out.float().cpu()
+
+    def _forward_tiles(
+        self, x: torch.Tensor, generator: torch.Generator, tiles: list[Tile], state: dict
+    ) -> torch.Tensor:
+        """The whole image in one forward, or overlapping tiles blended with linear ramps."""
+        if len(tiles) == 1:
+            return self._forward(x, generator)
+        s = self.scale
+        _, _, h, w = x.shape
+        acc = torch.zeros(1, 3, h * s, w * s)
+        weight = torch.zeros(1, 1, h * s, w * s)
+        for tile_no, tile in enumerate(tiles, start=1):
+            state["tile"] = tile_no
+            out = self._forward(x[:, :, tile.y0 : tile.y1, tile.x0 : tile.x1], generator)
+            wt = blend_weight(tile, tiles, s)
+            ys, xs = slice(tile.y0 * s, tile.y1 * s), slice(tile.x0 * s, tile.x1 * s)
+            acc[:, :, ys, xs] += out * wt
+            weight[:, :, ys, xs] += wt
+        return acc / weight
+
+    # ------------------------------------------------------------------ images
+
+    def upscale_image(
+        self,
+        image: Image,
+        *,
+        seed: int = 0,
+        ensemble: bool = False,
+        progress: ProgressFn | None = None,
+        cancel: CancelFn | None = None,
+    ) -> Image:
+        """Upscale an :class:`Image`: colour through NLSN, alpha bicubically; grey and 16-bit kept."""
+        sr = self.upscale_tensor(image_tensor(image), seed=seed, ensemble=ensemble, progress=progress, cancel=cancel)
+        sr = sr[0].permute(1, 2, 0)  # (sH, sW, 3)
+        if image.is_grey:
+            sr = sr.mean(dim=-1, keepdim=True)
+        pixels = quantise(sr.numpy(), max_value=image.max_value)
+        alpha = None
+        if image.alpha is not None:
+            a = bicubic_upscale(image.alpha_float().astype(np.float64), self.scale)
+            alpha = quantise(a, max_value=image.max_value)
+        return Image(pixels=pixels, alpha=alpha, source=image.source, format=image.format)

@@ -1,0 +1,146 @@
+"""Colours for display: the bucket palette, attention heatmaps on the inferno scale, masks, backdrops."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+# Inferno (matplotlib's perceptual colormap, CC0), 33 evenly spaced entries; interpolated to 256.
+_INFERNO_ANCHORS = np.array(
+    [
+        (0, 0, 4), (4, 3, 18), (11, 7, 36), (21, 11, 55), (33, 12, 74), (47, 10, 91), (61, 9, 101),
+        (74, 12, 107), (87, 16, 110), (100, 21, 110), (113, 25, 110), (125, 30, 109), (138, 34, 106),
+        (151, 39, 102), (163, 44, 97), (176, 49, 91), (188, 55, 84), (198, 61, 77), (208, 69, 69),
+        (218, 78, 60), (227, 89, 51), (235, 100, 41), (241, 113, 31), (246, 126, 20), (249, 140, 10),
+        (251, 155, 6), (252, 170, 15), (251, 186, 31), (249, 201, 50), (245, 217, 73), (242, 232, 101),
+        (243, 245, 134), (252, 255, 164),
+    ],
+    dtype=np.float64,
+)
+
+
+def colormap_table(n: int = 256) -> np.ndarray:
+    """(n, 3) uint8: the inferno colormap, dark (low) to light yellow (high)."""
+    xs = np.linspace(0.0, 1.0, len(_INFERNO_ANCHORS))
+    t = np.linspace(0.0, 1.0, n)
+    table = np.stack([np.interp(t, xs, _INFERNO_ANCHORS[:, c]) for c in range(3)], axis=1)
+    return np.round(table).astype(np.uint8)
+
+
+_INFERNO = colormap_table()
+
+
+def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Vectorised HSV (all in [0, 1]) to (n, 3) float RGB in [0, 1]."""
+    i = np.floor(h * 6.0).astype(np.int64) % 6
+    f = h * 6.0 - np.floor(h * 6.0)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
+    rgb = np.zeros((h.size, 3))
+    for k, (r, g, b) in enumerate(choices):
+        sel = i == k
+        rgb[sel] = np.stack([r[sel], g[sel], b[sel]], axis=1)
+    return rgb
+
+
+GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0  # 0.618...: hue step between consecutive buckets
+
+
+_LUMA = np.array([0.299, 0.587, 0.114])  # Rec. 601 weights of R, G, B
+_PALETTE_LIGHTNESS = np.array([0.74, 0.40, 0.57])  # luma of ids 0, 1, 2 (mod 3)
+
+
+def bucket_palette(m: int) -> np.ndarray:
+    """(m, 3) uint8 categorical colours for bucket ids 0..m-1.
+
+    The hue advances by the golden ratio of a turn per id (about 222 degrees, so consecutive ids
+    land far apart on the colour wheel and no two ids share a hue), and the lightness (luma) cycles
+    through three levels, so neighbouring buckets differ in lightness too, whatever their hues:
+    a saturated hue is darkened, or mixed with white, to reach its level exactly.
+    """
+    m = max(int(m), 0)
+    ids = np.arange(m, dtype=np.float64)
+    hue = (0.08 + ids * GOLDEN) % 1.0
+    pure = _hsv_to_rgb(hue, np.full(m, 0.9), np.ones(m))  # (m, 3) in [0, 1]
+    luma = pure @ _LUMA  # (m,)
+    target = _PALETTE_LIGHTNESS[np.arange(m) % 3]
+    darker = pure * (target / luma)[:, None]
+    lighter = pure + (1.0 - pure) * ((target - luma) / (1.0 - luma))[:, None]
+    rgb = np.where((target <= luma)[:, None], darker, lighter)
+    return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8).reshape(m, 3)
+
+
+def colorize_buckets(buckets: np.ndarray, m: int, alpha: int = 255) -> np.ndarray:
+    """(H, W, 4) uint8: each pixel in the :func:`bucket_palette` colour of its bucket (0..m-1)."""
+    buckets = np.asarray(buckets)
+    m = max(int(m), 1)
+    if buckets.size and (buckets.min() < 0 or buckets.max() >= m):
+        raise ValueError(f"bucket ids must lie in 0..{m - 1}")
+    out = np.empty((*buckets.shape, 4), dtype=np.uint8)
+    out[..., :3] = bucket_palette(m)[buckets]
+    out[..., 3] = int(alpha)
+    return out
+
+
+def normalise_weights(
+    weights: np.ndarray, *, vmax: float | None = None, scale: str = "log", gamma: float = 0.5, decades: float = 3.0
+) -> np.ndarray:
+    """(H, W) float in [0, 1]: attention weights mapped for display, relative to ``vmax``
+    (default: their maximum). ``scale``: "linear" (w / vmax), "gamma" ((w / vmax) ** gamma) or
+    "log" (``decades`` powers of ten below vmax up to vmax: 0 at vmax * 10**-decades)."""
+    w = np.asarray(weights, dtype=np.float64)
+    top = float(w.max()) if vmax is None and w.size else float(vmax or 0.0)
+    if not top > 0:
+        return np.zeros(w.shape)
+    rel = np.clip(w / top, 0.0, 1.0)
+    if scale == "linear":
+        return rel
+    if scale == "gamma":
+        return rel**gamma
+    if scale == "log":
+        with np.errstate(divide="ignore"):
+            out = 1.0 + np.log10(rel) / float(decades)
+        return np.clip(np.where(rel > 0, out, 0.0), 0.0, 1.0)
+    raise ValueError(f"unknown scale {scale!r}: choose linear, gamma or log")
+
+
+def heatmap_rgba(
+    weights: np.ndarray,
+    *,
+    vmax: float | None = None,
+    scale: str = "log",
+    gamma: float = 0.5,
+    decades: float = 3.0,
+    alpha: int = 255,
+    fade: float = 0.15,
+) -> np.ndarray:
+    """(H, W, 4) uint8: attention weights in the inferno colormap (see :func:`normalise_weights`).
+
+    Opacity rises from 0 at weight 0 to ``alpha`` at ``fade`` of the display range, so pixels
+    with (almost) no weight stay transparent and the image shows through; ``fade`` 0: opaque.
+    """
+    v = normalise_weights(weights, vmax=vmax, scale=scale, gamma=gamma, decades=decades)
+    out = np.empty((*v.shape, 4), dtype=np.uint8)
+    out[..., :3] = _INFERNO[np.round(v * 255.0).astype(np.int64)]
+    opacity = np.ones_like(v) if fade <= 0 else np.clip(v / fade, 0.0, 1.0)
+    opacity[v <= 0] = 0.0 if fade > 0 else 1.0
+    out[..., 3] = np.round(opacity * int(alpha)).astype(np.uint8)
+    return out
+
+
+def mask_rgba(mask: np.ndarray, color: tuple[int, int, int], alpha: int = 255) -> np.ndarray:
+    """(H, W, 4) uint8: ``color`` where ``mask`` is true, transparent elsewhere."""
+    mask = np.asarray(mask, dtype=bool)
+    out = np.zeros((*mask.shape, 4), dtype=np.uint8)
+    out[mask, :3] = np.asarray(color, dtype=np.uint8)
+    out[mask, 3] = int(alpha)
+    return out
+
+
+def dimmed_grey(rgb: np.ndarray, *, level: float = 0.45) -> np.ndarray:
+    """(H, W, 3) uint8: the image as grey (Rec. 601 luma) scaled by ``level``, a quiet backdrop
+    for heatmaps and masks. Accepts (H, W), (H, W, 3) or (H, W, 4) uint8."""
+    a = np.asarray(rgb, dtype=np.float64)
+    luma = a if a.ndim == 2 else a[..., :3] @ np.array([0.299, 0.587, 0.114])
+    grey = np.round(np.clip(luma * float(level), 0, 255)).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
