@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from benchmarks.released import ReleasedNLSA, ReleasedNLSN  # noqa: E402
+from core.reference.released import ReleasedNLSA, ReleasedNLSN  # noqa: E402
 from core.attention import NonLocalSparseAttention  # noqa: E402
 from core.network import NLSN, preset  # noqa: E402
 

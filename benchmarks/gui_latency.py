@@ -77,8 +77,8 @@ def main() -> int:
     from core.checkpoints import save_model
     from core.image import Image
     from core.network import NLSN, preset
-    from nlsn_gui.main_window import MainWindow
-    from tests.helpers import smooth_image
+    from nlsn_gui.qt.main_window import MainWindow
+    from core.reference.images import smooth_image
 
     app = QApplication.instance() or QApplication([])
     app.setProperty("nlsn_quiet", True)

@@ -28,7 +28,7 @@ from benchmarks.gui_latency import Ticker, spin, summary  # noqa: E402
 
 
 def make_images(root: Path) -> tuple[Path, Path]:
-    from tests.helpers import training_folders
+    from core.reference.images import training_folders
 
     return training_folders(root, n_train=8, train_size=(96, 96), n_val=3, val_size=(64, 64))
 
@@ -44,7 +44,8 @@ def main() -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from nlsn_gui.main_window import MainWindow
+    from nlsn_gui.qt.main_window import MainWindow
+    from nlsn_gui.qt.training.form import choose
     from core.train import warm_up
 
     import pyqtgraph as pg
@@ -61,21 +62,21 @@ def main() -> int:
     spin(app, 1.0)
     ticker = Ticker()
     ticker.start()
-    panel.dock.show()  # opening the panel warms the engine up in the background
+    win.training_dock.show()  # opening the panel warms the engine up in the background
     spin(app, 30, until=warm_up().is_set)
     opening = ticker.stop()
 
-    panel.set_training_folders([str(train)])
-    panel.val_folder.setText(str(val))
-    panel._select(panel.preset_box, args.preset)
-    panel.patch_spin.setValue(24)
-    panel.batch_spin.setValue(8)
-    panel.iters_spin.setValue(1_000_000)
-    panel.val_every_spin.setValue(20)
-    panel.save_every_spin.setValue(50)
-    panel.log_every_spin.setValue(args.log_every)
-    panel.out_folder.setText(str(tmp / "run"))
-    panel._out_edited()
+    panel.form.set_training_folders([str(train)])
+    panel.form.val_folder.setText(str(val))
+    choose(panel.form.preset_box, args.preset)
+    panel.form.patch_spin.setValue(24)
+    panel.form.batch_spin.setValue(8)
+    panel.form.iters_spin.setValue(1_000_000)
+    panel.form.val_every_spin.setValue(20)
+    panel.form.save_every_spin.setValue(50)
+    panel.form.log_every_spin.setValue(args.log_every)
+    panel.form.out_folder.setText(str(tmp / "run"))
+    panel.form._out_edited()
 
     ticker.start()
     spin(app, 2.0)

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from core.train import TrainConfig, Trainer, bf16_problem, read_metrics  # noqa: E402
-from tests.helpers import training_folders  # noqa: E402
+from core.train import RunFolder, TrainConfig, Trainer, bf16_problem  # noqa: E402
+from core.reference.images import training_folders  # noqa: E402
 
 
 def run(train: Path, out: Path, *, precision: str, args: argparse.Namespace) -> tuple[float, float]:
@@ -32,11 +32,11 @@ def run(train: Path, out: Path, *, precision: str, args: argparse.Namespace) -> 
                          batch=args.batch, patch=args.patch, val=None, log_every=window,
                          save_every=10**9, precision=precision, device=args.device, threads=args.threads)
     Trainer(config, out).run()
-    records = [r for r in read_metrics(out) if "it_s" in r]
+    records = [r for r in RunFolder(out).read_metrics() if "it_s" in r]
     rates = [r["it_s"] for r in records[1:]] or [records[0]["it_s"]]
     first = Trainer(TrainConfig(**{**config.to_dict(), "iters": 1, "log_every": 1}), out.with_name(out.name + "-1"))
     first.run()
-    return sum(rates) / len(rates), read_metrics(first.run_dir)[0]["loss"]
+    return sum(rates) / len(rates), RunFolder(first.run_dir).read_metrics()[0]["loss"]
 
 
 def main() -> int:

@@ -26,7 +26,7 @@ def self_test(window, out: Path) -> None:
     stage = {"name": "open"}
 
     def idle() -> bool:
-        return not window.worker.busy and not window._job_kind
+        return not window.worker.busy and window.jobs.idle
 
     def finish(code: int, text: str) -> None:
         print(f"self-test: {text}", file=sys.stderr if code else sys.stdout)
@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from nlsn_gui.main_window import MainWindow
-    from nlsn_gui.theme import apply_theme
+    from nlsn_gui.qt.main_window import MainWindow
+    from nlsn_gui.qt.theme import apply_theme
 
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
     app = QApplication.instance() or QApplication([sys.argv[0]])

@@ -21,8 +21,8 @@ from core.inspection.buckets import (
 from core.inspection.capture import Inspection, ModuleCapture, inspect, inspect_image
 from core.inspection.colours import (
     bucket_palette,
-    colorize_buckets,
-    colormap_table,
+    colourise_buckets,
+    inferno_table,
     dimmed_grey,
     heatmap_rgba,
     mask_rgba,
@@ -57,8 +57,8 @@ __all__ = [
     "bucket_size_summary",
     "bucket_sizes",
     "chunk_map",
-    "colorize_buckets",
-    "colormap_table",
+    "colourise_buckets",
+    "inferno_table",
     "dense_attention",
     "dense_coverage",
     "dimmed_grey",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-# Inferno (matplotlib's perceptual colormap, CC0), 33 evenly spaced entries; interpolated to 256.
+# Inferno (matplotlib's perceptual colour map, CC0), 33 evenly spaced entries; interpolated to 256.
 _INFERNO_ANCHORS = np.array(
     [
         (0, 0, 4), (4, 3, 18), (11, 7, 36), (21, 11, 55), (33, 12, 74), (47, 10, 91), (61, 9, 101),
@@ -19,15 +19,15 @@ _INFERNO_ANCHORS = np.array(
 )
 
 
-def colormap_table(n: int = 256) -> np.ndarray:
-    """(n, 3) uint8: the inferno colormap, dark (low) to light yellow (high)."""
+def inferno_table(n: int = 256) -> np.ndarray:
+    """(n, 3) uint8: the inferno colour map, dark (low) to light yellow (high)."""
     xs = np.linspace(0.0, 1.0, len(_INFERNO_ANCHORS))
     t = np.linspace(0.0, 1.0, n)
     table = np.stack([np.interp(t, xs, _INFERNO_ANCHORS[:, c]) for c in range(3)], axis=1)
     return np.round(table).astype(np.uint8)
 
 
-_INFERNO = colormap_table()
+_INFERNO = inferno_table()
 
 
 def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -70,7 +70,7 @@ def bucket_palette(m: int) -> np.ndarray:
     return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8).reshape(m, 3)
 
 
-def colorize_buckets(buckets: np.ndarray, m: int, alpha: int = 255) -> np.ndarray:
+def colourise_buckets(buckets: np.ndarray, m: int, alpha: int = 255) -> np.ndarray:
     """(H, W, 4) uint8: each pixel in the :func:`bucket_palette` colour of its bucket (0..m-1)."""
     buckets = np.asarray(buckets)
     m = max(int(m), 1)
@@ -114,7 +114,7 @@ def heatmap_rgba(
     alpha: int = 255,
     fade: float = 0.15,
 ) -> np.ndarray:
-    """(H, W, 4) uint8: attention weights in the inferno colormap (see :func:`normalise_weights`).
+    """(H, W, 4) uint8: attention weights in the inferno colour map (see :func:`normalise_weights`).
 
     Opacity rises from 0 at weight 0 to ``alpha`` at ``fade`` of the display range, so pixels
     with (almost) no weight stay transparent and the image shows through; ``fade`` 0: opaque.
@@ -128,11 +128,11 @@ def heatmap_rgba(
     return out
 
 
-def mask_rgba(mask: np.ndarray, color: tuple[int, int, int], alpha: int = 255) -> np.ndarray:
-    """(H, W, 4) uint8: ``color`` where ``mask`` is true, transparent elsewhere."""
+def mask_rgba(mask: np.ndarray, colour: tuple[int, int, int], alpha: int = 255) -> np.ndarray:
+    """(H, W, 4) uint8: ``colour`` where ``mask`` is true, transparent elsewhere."""
     mask = np.asarray(mask, dtype=bool)
     out = np.zeros((*mask.shape, 4), dtype=np.uint8)
-    out[mask, :3] = np.asarray(color, dtype=np.uint8)
+    out[mask, :3] = np.asarray(colour, dtype=np.uint8)
     out[mask, 3] = int(alpha)
     return out
 

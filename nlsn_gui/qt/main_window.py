@@ -1,0 +1,475 @@
+"""The main window: open an image, upscale it with NLSN, compare, save, batch a folder.
+
+The state lives in :mod:`nlsn_gui.state` (document, choices, models, recent files, job routing);
+everything heavy runs on the worker thread through :mod:`nlsn_gui.tasks`. This module wires widgets
+to both, and hands its panels one :class:`~nlsn_gui.qt.host.Host`.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QIcon, QImage, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar
+
+from core.base.text import format_duration
+from core.checkpoints import MODEL_SUFFIXES
+from core.image import SUPPORTED_READ, SUPPORTED_WRITE, Image
+from core.inference import available_devices
+from nlsn_gui.qt.clipboard import qimage_to_image
+from nlsn_gui.qt.compare import CompareView
+from nlsn_gui.qt.docking import dock_panel
+from nlsn_gui.qt.host import Host
+from nlsn_gui.qt.menus import build_menus, make_action
+from nlsn_gui.qt.model_chooser import ModelChooser
+from nlsn_gui.qt.theme import apply_theme
+from nlsn_gui.qt.toolbar import MainToolbar, select
+from nlsn_gui.qt.worker import WorkerThread
+from nlsn_gui.state.choices import ModelList, Selection, UpscaleChoices
+from nlsn_gui.state.document import Document
+from nlsn_gui.state.jobs import Job, JobRouter
+from nlsn_gui.state.panels import document_panels, opened_text, result_text, swipe_pair
+from nlsn_gui.state.recent import RecentFiles
+from nlsn_gui.tasks import images
+from resources import ICONS_DIR, SAMPLES_DIR
+
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".tif": "TIFF", ".webp": "WebP", ".bmp": "BMP"}
+
+
+def image_filter() -> str:
+    return f"Images ({' '.join(f'*{ext}' for ext in SUPPORTED_READ)});;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, *, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.worker = WorkerThread(self)
+        self.jobs = JobRouter()
+        self.doc: Document | None = None
+        self.models = ModelList(self.settings)
+        self.recent = RecentFiles(self.settings)
+        self.setWindowTitle("NLSN Studio")
+        if (ICONS_DIR / "nlsn.png").is_file():
+            self.setWindowIcon(QIcon(str(ICONS_DIR / "nlsn.png")))
+        self.setAcceptDrops(True)
+        self.compare = CompareView(self)
+        self.setCentralWidget(self.compare)
+        self._build_actions()
+        self.bar = MainToolbar(self, actions=[self.act_open, self.act_save], devices=available_devices())
+        self.addToolBar(Qt.TopToolBarArea, self.bar)
+        self.mode_box, self.scale_box, self.model_box = self.bar.mode_box, self.bar.scale_box, self.bar.model_box
+        self.device_box, self.seed_box = self.bar.device_box, self.bar.seed_box
+        self.upscale_button, self.cancel_button = self.bar.upscale_button, self.bar.cancel_button
+        self.menus = build_menus(self, self.set_theme)
+        self.chooser = ModelChooser(self, self.bar, self.models, self.settings, submit=self.submit,
+                                    status=self._set_status, error=self._show_error, scale=lambda: self.scale,
+                                    rescale=self._rescale)
+        self._build_status_bar()
+        self._restore_settings()
+        self.host = Host(settings=self.settings, compare=self.compare, status=self._set_status, error=self._show_error,
+                         submit=self.submit, cancel=self.worker.cancel, selection=self.selection,
+                         use_model=self.use_model, waiting=self.waiting)
+        self._build_panels()
+        self.upscale_button.clicked.connect(self.upscale)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.mode_box.currentIndexChanged.connect(self._inputs_changed)
+        self.scale_box.currentIndexChanged.connect(self._scale_changed)
+        w = self.worker.worker
+        w.started.connect(self._job_started)
+        w.progress.connect(self._job_progress)
+        w.finished.connect(self._job_finished)  # bound methods of the window: queued to the UI thread
+        w.failed.connect(self._job_failed)
+        w.cancelled.connect(self._job_cancelled)
+        self.worker.busyChanged.connect(self._update_actions)
+        self._update_actions()
+
+    # ------------------------------------------------------------------ building
+
+    def _build_actions(self) -> None:
+        a = lambda *args, **kw: make_action(self, *args, **kw)  # noqa: E731
+        self.act_open = a("&Open Image…", self.open_dialog, QKeySequence.Open, tip="Open an image")
+        self.act_paste = a("&Paste Image", self.paste, QKeySequence.Paste, tip="Paste an image from the clipboard")
+        self.act_sample = a("Open &Sample Image", self.open_sample)
+        self.act_save = a("&Save Result As…", self.save_dialog, QKeySequence.Save, tip="Save the NLSN result")
+        self.act_batch = a("&Batch Process Folder…", self.batch_dialog, "Ctrl+B", tip="Upscale every image of a folder")
+        self.act_quit = a("&Quit", self.close, QKeySequence.Quit)
+        self.act_model = a("Open &Model…", self.open_model_dialog, "Ctrl+M",
+                           tip="Load a released NLSN .pt or a project .safetensors model")
+        self.act_average = a("&Average Models…", self.average_dialog,
+                             tip="Average the weights of several models of one configuration "
+                                 "(e.g. a run's snapshots) into a new model")
+        self.act_upscale = a("&Upscale", self.upscale, "Ctrl+Return", tip="Run NLSN on the image")
+        self.act_cancel = a("&Cancel", self.cancel, "Esc", tip="Stop the running job")
+        self.act_fit = a("Zoom to &Fit", lambda: self.compare.zoom_fit(), "F")
+        self.act_zooms = [a(f"Zoom {p}%", lambda checked=False, p=p: self.compare.set_zoom(p), key)
+                          for p, key in ((100, "1"), (200, "2"), (400, "4"), (800, "8"))]
+        self.act_swipe = a("S&wipe Mode", lambda on: self.compare.set_mode("swipe" if on else "side"), "S")
+        self.act_swipe.setCheckable(True)
+        self.act_about = a("&About NLSN Studio", self.about)
+
+    def _build_panels(self) -> None:
+        from nlsn_gui.qt.inspector import InspectorPanel
+        from nlsn_gui.qt.training import TrainingPanel
+
+        state = self.settings.value("window/state")
+        self.inspector = InspectorPanel(self.host)
+        self.inspector_dock, self.act_inspector = dock_panel(
+            self, self.inspector, title="Attention inspector", name="inspector-dock", area=Qt.RightDockWidgetArea,
+            action_text="Attention &Inspector", shortcut="Ctrl+I", saved_state=state, first_size=0.28, scroll=True,
+            tip="Hash buckets and per-pixel attention of the sparse attention modules")
+        self.inspector_dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
+        self.inspector_dock.visibilityChanged.connect(self.inspector.set_active)
+        self.seed_box.valueChanged.connect(self.inspector.seed_box.setValue)
+        self.inspector.seed_box.setValue(self.seed_box.value())
+        self.training_panel = TrainingPanel(self.host)
+        self.training_dock, self.act_training = dock_panel(
+            self, self.training_panel, title="Training", name="training-dock", area=Qt.BottomDockWidgetArea,
+            action_text="Training Panel", shortcut="Ctrl+T", saved_state=state, first_size=0.5,
+            tip="Show or hide the training panel: train, watch and compare NLSN runs")
+        for action in (self.act_inspector, None, self.act_training):
+            self.menus.view.addSeparator() if action is None else self.menus.view.addAction(action)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_label = QLabel("Ready")
+        bar.addWidget(self.status_label, 1)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFixedWidth(260)
+        self.progress.hide()
+        bar.addPermanentWidget(self.progress)
+        self.info_label = QLabel("")
+        bar.addPermanentWidget(self.info_label)
+
+    # ------------------------------------------------------------------ settings
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            screen = QApplication.primaryScreen()
+            area = screen.availableGeometry() if screen is not None else None
+            if area is not None and area.width() > 0:
+                self.resize(int(area.width() * 0.9), int(area.height() * 0.9))
+            else:
+                self.resize(1440, 860)
+        if isinstance(s.value("window/state"), QByteArray):
+            self.restoreState(s.value("window/state"))
+        choices = UpscaleChoices.restore(s, devices=available_devices())
+        for box, data in ((self.mode_box, choices.mode), (self.scale_box, choices.scale),
+                          (self.device_box, choices.device)):
+            select(box, data)
+        self.seed_box.setValue(choices.seed)
+        self.chooser.refresh()
+        self._update_recent_menu()
+        self._check_theme(str(s.value("view/theme", "system")))
+
+    def _save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.choices().save(self.settings)
+        self.settings.sync()
+
+    def recent_files(self) -> list[str]:
+        return self.recent.paths()
+
+    def _update_recent_menu(self) -> None:
+        menu = self.menus.recent
+        menu.clear()
+        files = self.recent.paths()
+        for i, path in enumerate(files, start=1):
+            action = menu.addAction(f"&{i % 10} {Path(path).name}")
+            action.setToolTip(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_path(Path(p)))
+        if files:
+            menu.addSeparator()
+            menu.addAction("Clear Menu", lambda: (self.recent.clear(), self._update_recent_menu()))
+        menu.setEnabled(bool(files))
+
+    def set_theme(self, key: str) -> None:
+        apply_theme(QApplication.instance(), key)
+        self.settings.setValue("view/theme", key)
+        self._check_theme(key)
+
+    def _check_theme(self, key: str) -> None:
+        for action in self.menus.theme.actions():
+            action.setChecked(action.data() == key)
+
+    # ------------------------------------------------------------------ choices and models
+
+    @property
+    def scale(self) -> int:
+        return int(self.scale_box.currentData())
+
+    @property
+    def mode(self) -> str:
+        return str(self.mode_box.currentData())
+
+    def choices(self) -> UpscaleChoices:
+        return UpscaleChoices(mode=self.mode, scale=self.scale, device=str(self.device_box.currentData()),
+                              seed=self.seed_box.value(), model=self.model_path())
+
+    def selection(self) -> Selection:
+        c = self.choices()
+        return Selection(document=self.doc, mode=c.mode, scale=c.scale, device=c.device,
+                         device_label=self.device_box.currentText(), seed=c.seed, model=c.model,
+                         model_label=self.model_box.currentText())
+
+    def model_path(self) -> str | None:
+        return self.bar.model()
+
+    def _rescale(self, scale: int) -> None:
+        """Switch to ``scale`` (the image is prepared again for it)."""
+        if scale != self.scale:
+            self.scale_box.setCurrentIndex(self.scale_box.findData(scale))  # -> _scale_changed
+
+    def use_model(self, path: Path, label: str, scale: int) -> None:
+        self.chooser.use(path, label, scale)
+
+    def open_model_dialog(self) -> None:
+        self.chooser.open_dialog()
+
+    def open_model(self, path: Path) -> None:
+        self.chooser.open(path)
+
+    def average_dialog(self) -> None:
+        self.chooser.average_dialog(self.training_panel.run_dir())
+
+    def average_models(self, paths: list[Path], out: Path) -> None:
+        self.chooser.average(paths, out, waits=self.training_panel.is_live)
+
+    # ------------------------------------------------------------------ opening
+
+    def open_dialog(self) -> None:
+        start = str(self.settings.value("files/open_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", start, image_filter())
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> None:
+        if path.is_dir():
+            self.batch_dialog(folder=path)
+        elif path.suffix.lower() in MODEL_SUFFIXES:
+            self.open_model(path)
+        else:
+            self.settings.setValue("files/open_dir", str(path.parent))
+            self._open(f"Opening {path.name}", images.open_image(path, mode=self.mode, scale=self.scale))
+
+    def open_sample(self) -> None:
+        sample = SAMPLES_DIR / "sample.png"
+        if not sample.is_file():
+            self._show_error(f"the sample image is missing ({sample})")
+            return
+        self._open("Opening the sample image", images.open_image(sample, mode=self.mode, scale=self.scale,
+                                                                  remember=False))
+
+    def paste(self) -> None:
+        clipboard = QApplication.clipboard()
+        mime = clipboard.mimeData()
+        files = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()] if mime and mime.hasUrls() else []
+        if files:
+            self.open_path(files[0])
+        elif not clipboard.image().isNull():
+            self.open_image(qimage_to_image(clipboard.image()), name="pasted image")
+        elif mime is not None and mime.hasText() and Path(mime.text().strip()).is_file():
+            self.open_path(Path(mime.text().strip()))
+        else:
+            self._set_status("The clipboard holds no image")
+
+    def open_image(self, image: Image, *, name: str) -> None:
+        """Open pixels that did not come from a file (clipboard, drops, tests)."""
+        self._open(f"Opening {name}", images.prepare_image(image, name=name, mode=self.mode, scale=self.scale))
+
+    def _open(self, text: str, fn) -> None:
+        self.submit(Job("open", text, done=self._show_document), fn)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        mime = event.mimeData()
+        files = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
+        if files:
+            self.open_path(files[0])
+        elif mime.hasImage():
+            self.open_image(qimage_to_image(QImage(mime.imageData())), name="dropped image")
+        else:
+            return
+        event.acceptProposedAction()
+
+    def _inputs_changed(self) -> None:
+        """Mode or scale changed: recompute LR/bicubic/HR for the opened image."""
+        if self.doc is not None:
+            self._open("Preparing", images.prepare_image(self.doc.image, name=self.doc.name, mode=self.mode,
+                                                         scale=self.scale, path=self.doc.path))
+
+    def _scale_changed(self) -> None:
+        self.chooser.refresh()
+        self._inputs_changed()
+
+    # ------------------------------------------------------------------ upscaling and saving
+
+    def upscale(self) -> None:
+        sel = self.selection()
+        if sel.document is None:
+            self._set_status("Open an image first (Ctrl+O)")
+        elif sel.model is None:
+            self._show_error(sel.no_model_message())
+        else:
+            self.submit(Job("upscale", f"Upscaling ×{sel.scale}", done=self._show_result),
+                        images.upscale(sel.document.image, mode=sel.mode, scale=sel.scale, model=sel.model,
+                                       device=sel.device, seed=sel.seed))
+
+    def cancel(self) -> None:
+        """Cancel the window's own jobs; a training run has its own Stop and is left alone."""
+        window_jobs = self.jobs.window_jobs()
+        for job_id in window_jobs:
+            self.worker.cancel(job_id)
+        if window_jobs:
+            self._set_status("Cancelling…")
+
+    def save_dialog(self) -> None:
+        if self.doc is None or not self.doc.has_result:
+            self._set_status("Nothing to save yet: upscale an image first")
+            return
+        folder = Path(str(self.settings.value("files/save_dir", str(Path.home()))))
+        filters = ";;".join(f"{label} (*{ext})" for ext, label in SAVE_FORMATS.items())
+        path, _ = QFileDialog.getSaveFileName(self, "Save result", str(folder / self.doc.default_save_name(self.scale)),
+                                              filters)
+        if path:
+            self.save(Path(path))
+
+    def save(self, path: Path) -> None:
+        if path.suffix.lower() not in SUPPORTED_WRITE:
+            path = path.with_suffix(".png")
+        self.settings.setValue("files/save_dir", str(path.parent))
+        self.submit(Job("save", f"Saving {path.name}", done=lambda p: self._set_status(f"Saved {p}")),
+                    images.save(self.doc.comparison.sr, path))
+
+    def batch_dialog(self, folder: Path | None = None) -> None:
+        from nlsn_gui.qt.batch_dialog import BatchDialog
+
+        BatchDialog(self.host, parent=self, folder=folder).exec()
+
+    # ------------------------------------------------------------------ jobs
+
+    def submit(self, job: Job, fn) -> int:
+        """Queue ``fn(ctx)`` on the worker; ``job`` says what to do with how it ends."""
+        job_id = self.worker.submit(job.text, fn)
+        for superseded in self.jobs.add(job_id, job):
+            self.worker.cancel(superseded)
+        if job.window:
+            self._set_status(f"{job.text}…")
+        return job_id
+
+    def waiting(self, besides: str) -> dict[int, str]:
+        """The worker's queued jobs (the window's, or anyone's it does not route), but for ``besides``'s."""
+        return {jid: name for jid, name in self.worker.pending().items()
+                if self.jobs.waits(jid, besides=besides)}
+
+    def _job_started(self, job_id: int, _name: str) -> None:
+        job = self.jobs.started(job_id)
+        if job is not None and job.window:
+            self.progress.setValue(0)
+            self.progress.setFormat("%p%")
+            self.progress.show()
+
+    def _job_progress(self, job_id: int, fraction: float, message: str, eta: float) -> None:
+        job = self.jobs.progressed(job_id, fraction, message, eta)
+        if job is None or not job.window:
+            return
+        self.progress.setValue(int(fraction * 1000))
+        self.progress.setFormat(f"%p% · ETA {format_duration(eta)}" if math.isfinite(eta) else "%p%")
+        if message and message != "done":
+            self.progress.setToolTip(message)
+
+    def _job_finished(self, job_id: int, result) -> None:
+        self._job_ended(self.jobs.finished(job_id, result))
+
+    def _job_failed(self, job_id: int, message: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None and job.window and job.failed is None:
+            self._show_error(message)
+        self._job_ended(self.jobs.failed(job_id, message))
+
+    def _job_cancelled(self, job_id: int) -> None:
+        job = self.jobs.cancelled(job_id)
+        if job is not None and job.window and not self.jobs.window_jobs():
+            self._set_status("Cancelled")
+        self._job_ended(job)
+
+    def _job_ended(self, _job: Job | None) -> None:
+        if not self.jobs.window_jobs():
+            self.progress.hide()
+        self._update_actions()
+
+    def _update_actions(self, *_args) -> None:
+        busy = self.worker.busy
+        has_doc = self.doc is not None
+        for widget in (self.upscale_button, self.act_upscale):
+            widget.setEnabled(has_doc and not busy)
+        for widget in (self.cancel_button, self.act_cancel):
+            widget.setEnabled(busy)
+        self.act_save.setEnabled(has_doc and self.doc.has_result)
+
+    # ------------------------------------------------------------------ results
+
+    def _show_document(self, result: images.Prepared) -> None:
+        first = self.doc is None or self.doc.name != result.name
+        # A new scale changes the output's size: the old zoom would show only a corner, so re-fit.
+        rescaled = self.doc is not None and self.doc.comparison.scale != result.comparison.scale
+        self.doc = Document(image=result.image, name=result.name, path=result.path,
+                            comparison=result.comparison, displays=result.displays)
+        if result.path is not None and result.remember:
+            self.recent.add(result.path)
+            self._update_recent_menu()
+        self.setWindowTitle(f"{result.name} — NLSN Studio")
+        self.compare.set_panels(document_panels(self.doc), keep_view=not (first or rescaled))
+        self.inspector.document_changed()
+        status, size = opened_text(self.doc)
+        self.info_label.setText(size)
+        self._set_status(status)
+
+    def _show_result(self, result: images.Upscaled) -> None:
+        if self.doc is None:
+            return
+        self.doc.comparison = result.comparison
+        self.doc.displays.update(result.displays)
+        self.compare.set_panels(document_panels(self.doc), keep_view=True)
+        self.compare.set_swipe_pair(*swipe_pair(self.doc))
+        self._set_status(result_text(self.doc, device=result.device, how=result.how, model_name=result.model_name))
+
+    # ------------------------------------------------------------------ misc
+
+    def _set_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def _show_error(self, message: str) -> None:
+        self._set_status(f"Error: {message}")
+        if not QApplication.instance().property("nlsn_quiet"):
+            QMessageBox.warning(self, "NLSN Studio", message)
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self, "About NLSN Studio",
+            "<b>NLSN Studio</b><br>Image super-resolution with the Non-Local Sparse Network "
+            "(Mei, Fan and Zhou, CVPR 2021).<br><br>Loads the authors' released checkpoints and "
+            "ships its own models.",
+        )
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if not self.training_panel.confirm_close():  # a run: ask, then stop it with a checkpoint
+            event.ignore()
+            return
+        self._save_settings()
+        self.worker.shutdown()
+        super().closeEvent(event)
+
+    def start(self, path: Path | None = None) -> None:
+        """After show(): open ``path``, or the sample image on first launch."""
+        QTimer.singleShot(0, (lambda: self.open_path(path)) if path is not None else self.open_sample)

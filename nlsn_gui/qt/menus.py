@@ -1,0 +1,56 @@
+"""The window's actions and menus: File, Model, View, Help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from nlsn_gui.qt.theme import THEMES
+
+
+def make_action(window: QMainWindow, text: str, slot, shortcut=None, *, tip: str = "") -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    if tip:
+        action.setStatusTip(tip)
+        action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.NativeText)})" if shortcut else tip)
+    action.triggered.connect(slot)
+    window.addAction(action)
+    return action
+
+
+@dataclass
+class Menus:
+    recent: QMenu
+    view: QMenu
+    theme: QMenu
+
+
+def build_menus(window, on_theme) -> Menus:
+    """File, Model, View and Help of ``window`` (its ``act_*`` actions); ``on_theme(key)`` for View > Theme."""
+    bar = window.menuBar()
+    file = bar.addMenu("&File")
+    file.addAction(window.act_open)
+    recent = file.addMenu("Open &Recent")
+    for action in (window.act_paste, window.act_sample, None, window.act_save, window.act_batch, None, window.act_quit):
+        file.addSeparator() if action is None else file.addAction(action)
+    model = bar.addMenu("&Model")
+    for action in (window.act_model, window.act_average, None, window.act_upscale, window.act_cancel):
+        model.addSeparator() if action is None else model.addAction(action)
+    view = bar.addMenu("&View")
+    view.addAction(window.act_fit)
+    for action in window.act_zooms:
+        view.addAction(action)
+    view.addSeparator()
+    view.addAction(window.act_swipe)
+    theme = view.addMenu("&Theme")
+    for key, label in THEMES.items():
+        action = theme.addAction(label)
+        action.setCheckable(True)
+        action.setData(key)
+        action.triggered.connect(lambda checked=False, k=key: on_theme(k))
+    bar.addMenu("&Help").addAction(window.act_about)
+    return Menus(recent=recent, view=view, theme=theme)

@@ -1,0 +1,5 @@
+"""The training panel."""
+
+from nlsn_gui.qt.training.panel import TrainingPanel
+
+__all__ = ["TrainingPanel"]

@@ -1,0 +1,90 @@
+"""What the toolbar chooses: mode, scale, device, seed and the model; and the models to choose from.
+
+The model list holds the bundled models and those the user opened (or trained, or averaged), which
+are remembered. :class:`Selection` is what a job needs of all that, read at the moment it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.checkpoints import bundled_models
+from core.eval.compare import MODES
+from nlsn_gui.state.document import Document
+from nlsn_gui.state.store import Store, read_int, read_list
+
+SCALES = (2, 3, 4)
+OPENED_KEY = "models/opened"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    label: str
+    path: str
+
+
+class ModelList:
+    """Bundled models and the files the user added, by scale; the added ones are remembered."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.user: dict[str, str] = {}  # path -> label
+        for path in read_list(store, OPENED_KEY):
+            if Path(path).is_file():
+                self.user[path] = Path(path).name
+
+    def add(self, path: Path | str, label: str) -> None:
+        self.user[str(path)] = label
+        self.store.setValue(OPENED_KEY, list(self.user))
+
+    def entries(self, scale: int) -> list[ModelEntry]:
+        """The bundled models of ``scale``, then every added model (their scale is checked on use)."""
+        bundled = [ModelEntry(f"{name} (bundled)", str(path)) for name, path in bundled_models().items()
+                   if name.endswith(f"-x{scale}")]
+        return bundled + [ModelEntry(label, path) for path, label in self.user.items()]
+
+    def label_of(self, path: str, scale: int) -> str:
+        return next((e.label for e in self.entries(scale) if e.path == path), Path(path).name)
+
+
+@dataclass
+class UpscaleChoices:
+    """The toolbar's choices, remembered between launches."""
+
+    mode: str = "upscale"
+    scale: int = 2
+    device: str = "cpu"
+    seed: int = 0
+    model: str | None = None  # path of the chosen model
+
+    @classmethod
+    def restore(cls, store: Store, *, devices: list[str]) -> "UpscaleChoices":
+        mode = str(store.value("upscale/mode", "upscale"))
+        scale = read_int(store, "upscale/scale", 2)
+        device = str(store.value("upscale/device", devices[0]))
+        return cls(mode=mode if mode in MODES else "upscale", scale=scale if scale in SCALES else 2,
+                   device=device if device in devices else devices[0], seed=read_int(store, "upscale/seed", 0))
+
+    def save(self, store: Store) -> None:
+        store.setValue("upscale/mode", self.mode)
+        store.setValue("upscale/scale", self.scale)
+        store.setValue("upscale/device", self.device)
+        store.setValue("upscale/seed", self.seed)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the window has chosen and shows, as a panel or a job needs it."""
+
+    document: Document | None
+    mode: str
+    scale: int
+    device: str
+    device_label: str
+    seed: int
+    model: str | None  # a model file, or None when no model of the scale is chosen
+    model_label: str
+
+    def no_model_message(self) -> str:
+        return f"no x{self.scale} model is selected: open one with Model > Open Model… (Ctrl+M)"

@@ -1,0 +1,145 @@
+"""What the compare view shows, without Qt: its panels, the readout under the cursor, the grid,
+and the panels and status line of a document."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nlsn_gui.state.document import Document
+
+
+@dataclass
+class Panel:
+    """One image shown by the comparison view."""
+
+    key: str  # "lr", "bicubic", "nlsn", "hr", "diff"
+    title: str  # shown above the panel, e.g. "LR (nearest)"
+    pixels: np.ndarray  # (h, w, 3) / (h, w, 4) uint8 RGB(A), or (h, w) float32 for a difference map
+    scale: int = 1  # display magnification into output coordinates (LR panel: the SR factor)
+    colour_map: str | None = None  # e.g. "inferno" for the difference map (levels 0..max)
+    subtitle: str = ""  # e.g. "PSNR 31.20 dB · SSIM 0.8871"
+
+
+@dataclass
+class CursorInfo:
+    """What lies under the mouse cursor, in every panel currently shown."""
+
+    x: int  # output-pixel coordinates
+    y: int
+    values: dict[str, tuple]  # panel key -> pixel value(s) at that panel's own resolution
+    # Extras used by text(); filled in by CompareView.
+    titles: dict[str, str] = field(default_factory=dict)  # panel key -> short title
+    coords: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (x, y) in the panel's own pixels
+    key: str | None = None  # the panel the mouse is over (None when computed programmatically)
+
+    def text(self) -> str:
+        """One line, e.g. ``x 120  y 45 │ LR (60, 22) 120 131 140 │ Bicubic 118 129 141 │ …``."""
+        parts = [f"x {self.x}  y {self.y}"]
+        for key, vals in self.values.items():
+            name = self.titles.get(key, key)
+            cx, cy = self.coords.get(key, (self.x, self.y))
+            where = f" ({cx}, {cy})" if (cx, cy) != (self.x, self.y) else ""
+            parts.append(f"{name}{where} " + " ".join(_format_value(v) for v in vals))
+        return " │ ".join(parts)
+
+
+def _format_value(v: object) -> str:
+    if isinstance(v, (float, np.floating)):
+        return "nan" if math.isnan(v) else f"{v:.4g}"
+    return str(v)
+
+
+def short_title(title: str) -> str:
+    """'LR (nearest)' -> 'LR': drop a trailing parenthesised note for the compact readout."""
+    t = title.strip()
+    if t.endswith(")") and " (" in t:
+        t = t[: t.rindex(" (")].strip()
+    return t or title
+
+
+def choose_grid(
+    n: int,
+    avail_w: float,
+    avail_h: float,
+    img_w: float,
+    img_h: float,
+    *,
+    title_h: float = 0.0,
+    spacing: float = 0.0,
+) -> tuple[int, int]:
+    """(rows, cols) for ``n`` panels that makes each (img_w x img_h) image largest.
+
+    Each cell is ``avail / count`` minus the spacing, and loses ``title_h`` at the top
+    for its title.  Layouts with a completely empty row are skipped.  Among layouts within 2 %
+    of the largest image size, the one with the fewest empty cells and then the fewest
+    rows wins (side by side is what a comparison wants; holes in the grid are dead space).
+    """
+    if n <= 0:
+        return (0, 0)
+    img_w, img_h = max(img_w, 1e-6), max(img_h, 1e-6)
+    candidates = []  # (scale, empty cells, rows, cols)
+    for cols in range(1, n + 1):
+        rows = math.ceil(n / cols)
+        if (rows - 1) * cols >= n:
+            continue
+        cell_w = (avail_w - spacing * (cols - 1)) / cols
+        cell_h = (avail_h - spacing * (rows - 1)) / rows - title_h
+        scale = min(cell_w / img_w, cell_h / img_h) if cell_w > 0 and cell_h > 0 else 0.0
+        candidates.append((scale, rows * cols - n, rows, cols))
+    top = max(c[0] for c in candidates)
+    near = [c for c in candidates if c[0] >= 0.98 * top]
+    _, _, rows, cols = min(near, key=lambda c: (c[1], c[2]))
+    return (rows, cols)
+
+
+def document_panels(doc: Document) -> list[Panel]:
+    """LR (in output coordinates), bicubic, NLSN, the truth and |NLSN − HR|, as far as computed."""
+    c, d = doc.comparison, doc.displays
+    panels = [Panel("lr", "LR (nearest)", d["lr"], scale=c.scale, subtitle=f"{c.lr.width}×{c.lr.height}")]
+    if "bicubic" in d:
+        panels.append(Panel("bicubic", "Bicubic", d["bicubic"],
+                            subtitle=c.bicubic_scores.text() if c.bicubic_scores else ""))
+    if "nlsn" in d and c.sr is not None:
+        panels.append(Panel("nlsn", "NLSN", d["nlsn"], subtitle=c.sr_scores.text() if c.sr_scores else ""))
+    if "hr" in d:
+        panels.append(Panel("hr", "HR (truth)", d["hr"], subtitle=f"{c.hr.width}×{c.hr.height}"))
+    if c.diff is not None and c.sr is not None:
+        panels.append(Panel("diff", "|NLSN − HR|", c.diff, colour_map="inferno",
+                            subtitle=f"mean {float(c.diff.mean()):.2f}"))
+    return panels
+
+
+def swipe_pair(doc: Document) -> tuple[str, str]:
+    """What a swipe compares first: NLSN against the truth, or against bicubic without one."""
+    return ("nlsn", "hr" if "hr" in doc.displays else "bicubic")
+
+
+def opened_text(doc: Document) -> tuple[str, str]:
+    """(status line, size) once a document is shown."""
+    c = doc.comparison
+    size = f"{c.lr.width}×{c.lr.height} → {c.lr.width * c.scale}×{c.lr.height * c.scale}"
+    hint = "Simulated LR from the HR image" if c.mode == "simulate" else "Ready to upscale"
+    return f"{doc.name}: {hint} (Ctrl+Enter)", size
+
+
+def result_text(doc: Document, *, device: str, how: str, model_name: str) -> str:
+    """The status line after an upscale: time, where, how, with which model, and the scores."""
+    c = doc.comparison
+    text = f"NLSN ×{c.scale} in {c.seconds:.1f} s on {device} ({how}) with {model_name}"
+    if c.sr_scores is not None and c.bicubic_scores is not None:
+        gain = c.sr_scores.psnr - c.bicubic_scores.psnr
+        text += f" · {c.sr_scores.text()} ({gain:+.2f} dB over bicubic)"
+    return text
+
+
+def default_swipe_pair(keys: list[str]) -> tuple[str, str] | None:
+    """NLSN (else the last panel) on the right, bicubic (else the first other one) on the left."""
+    if not keys:
+        return None
+    right = "nlsn" if "nlsn" in keys else keys[-1]
+    others = [k for k in keys if k != right]
+    left = "bicubic" if "bicubic" in others else (others[0] if others else right)
+    return (left, right)

@@ -1,0 +1,183 @@
+"""The training panel's state, without Qt: the run it trains, what that run is doing, the list of
+runs it knows, and the texts it shows about them."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.base.errors import NLSNError
+from core.base.text import format_bytes, format_duration
+from core.train import FinishedEvent, HistorySnapshot, RunHistory, Trainer
+from nlsn_gui.state.store import Store, read_list
+
+SETTINGS = "training"
+LIVE_COLOUR = "#409cff"
+# state -> (words, colour of its dot or None)
+STATE_TEXT = {
+    "idle": ("Ready", None),
+    "queued": ("Queued: the worker is busy", "#c49c30"),
+    "starting": ("Starting…", "#2ca02c"),
+    "preparing": ("Preparing data…", "#2ca02c"),
+    "running": ("Running", "#2ca02c"),
+    "pausing": ("Pausing after this step…", "#c49c30"),
+    "paused": ("Paused", "#c49c30"),
+    "stopping": ("Stopping: saving a checkpoint…", "#c49c30"),
+    "stopped": ("Stopped", "#8c8c8c"),
+    "completed": ("Completed", LIVE_COLOUR),
+    "diverged": ("Diverged", "#e0443e"),
+    "failed": ("Failed", "#e0443e"),
+    "cancelled": ("Cancelled", "#8c8c8c"),
+}
+QUEUE_HINT = ("The run uses the app's worker: upscaling and opening images wait until it stops or ends "
+              "(Pause keeps the worker reserved).")
+
+
+def default_run_dir(preset: str, scale: int, root: Path | None = None) -> Path:
+    """A new run folder: ``~/NLSN runs/<preset>-x<scale>-<date-time>``."""
+    root = root or Path.home() / "NLSN runs"
+    return root / f"{preset}-x{scale}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@dataclass
+class LiveRun:
+    """A run trained by the panel, from its submission until its job ends."""
+
+    trainer: Trainer
+    history: RunHistory
+    run_dir: Path
+    job_id: int = 0
+    started: bool = False  # the worker began the job (it may have queued behind another)
+    ended: bool = False
+    done: threading.Event = field(default_factory=threading.Event)  # set on the worker when run() returns
+
+    def state(self) -> str:
+        """idle, queued, starting, preparing, running, pausing, paused, stopping, or how it ended."""
+        if self.ended:
+            return self.history.state
+        if not self.started:
+            return "queued"
+        state = self.trainer.state
+        if state in ("running", "pausing", "paused") and self.trainer.stop_requested:
+            return "stopping"
+        if state == "idle":
+            return "starting"
+        if state == "running" and self.history.step == 0 and self.trainer.step == 0:
+            return "preparing"
+        return state
+
+
+def view_state(run: LiveRun | None, history: RunHistory | None) -> str:
+    """What the run in view (live, or opened from its folder) is doing."""
+    if run is not None and history is run.history:
+        return run.state()
+    return history.state if history is not None else "idle"
+
+
+def finished_text(result: FinishedEvent, run_dir: Path) -> tuple[str, str]:
+    """(message, level) when a run ends."""
+    if result.reason == "completed":
+        return f"Completed {result.step:,} steps. “Use this model” makes it the upscale model.", "info"
+    if result.reason == "stopped":
+        return (f"Stopped at step {result.step:,}; a checkpoint is saved. Resume run… "
+                f"(or Runs › Resume…) continues {run_dir.name}.", "info")
+    return result.message.replace("--lr", "learning rate"), "error"
+
+
+def stats_text(snap: HistorySnapshot, *, iters: int | None, live: bool) -> str:
+    """Step, speed, time left (live runs), memory and last loss, or the data preparation."""
+    if snap.preparing is not None and snap.finished is None:
+        done, total = snap.preparing
+        return f"preparing the training images: {done:,} / {total:,}"
+    parts = [f"step {snap.step:,}" + (f" / {iters:,}" if iters else "")]
+    if len(snap.it_s):
+        parts.append(f"{snap.it_s[-1]:.2f} it/s")
+    if live and math.isfinite(snap.eta_s):
+        parts.append(f"ETA {format_duration(snap.eta_s)}")
+    if snap.memory_bytes:
+        parts.append(format_bytes(snap.memory_bytes))
+    if len(snap.losses):
+        parts.append(f"loss {snap.losses[-1]:.4f}")
+    return "  ·  ".join(parts)
+
+
+def progress_of(snap: HistorySnapshot, *, iters: int | None) -> tuple[float, str]:
+    """(fraction, text) of the progress bar."""
+    if snap.preparing is not None and snap.finished is None:
+        done, total = snap.preparing
+        return done / max(total, 1), f"images {100 * done / max(total, 1):.0f}%"
+    if iters:
+        return min(snap.step / iters, 1.0), f"{100 * snap.step / iters:.1f}%"
+    return 0.0, ""
+
+
+def queue_text(waiting: dict[int, str]) -> str:
+    if waiting:
+        return f"Waiting for the worker: {', '.join(waiting.values())}. They run when the training stops or ends."
+    return QUEUE_HINT
+
+
+class RunList:
+    """The runs the panel lists (newest first) and those ticked for overlaying, remembered."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.paths: list[str] = [p for p in read_list(store, f"{SETTINGS}/runs") if Path(p).is_dir()]
+        self.checked: set[str] = set(read_list(store, f"{SETTINGS}/runs_checked")) & set(self.paths)
+        self.histories: dict[str, RunHistory] = {}  # of the ticked runs, read from their folders
+
+    def add(self, run_dir: Path, *, checked: bool = False) -> bool:
+        """List ``run_dir`` first; True when it was not listed yet."""
+        key = str(run_dir)
+        new = key not in self.paths
+        if new:
+            self.paths.insert(0, key)
+        if checked:
+            self.checked.add(key)
+        self.save()
+        return new
+
+    def remove(self, run_dir: Path) -> None:
+        key = str(run_dir)
+        if key in self.paths:
+            self.paths.remove(key)
+        self.checked.discard(key)
+        self.histories.pop(key, None)
+        self.save()
+
+    def set_checked(self, run_dir: Path, checked: bool) -> None:
+        (self.checked.add if checked else self.checked.discard)(str(run_dir))
+        self.save()
+
+    def checked_runs(self) -> list[Path]:
+        return [Path(p) for p in self.paths if p in self.checked]
+
+    def overlays(self, current: Path | None) -> list[tuple[str, RunHistory]]:
+        """(name, history) of the ticked runs but ``current``, read (or brought up to date) from their
+        folders; a folder that is no run any more is left out."""
+        shown = []
+        for path in self.checked_runs():
+            if current is not None and path == current:
+                continue
+            key = str(path)
+            try:
+                if key in self.histories:
+                    self.histories[key].update_from_metrics()
+                else:
+                    self.histories[key] = RunHistory.from_metrics(path)
+            except NLSNError:
+                continue
+            shown.append((path.name, self.histories[key]))
+        return shown
+
+    def follow(self) -> bool:
+        """Read what the ticked runs appended since; True when any changed."""
+        checked = {str(p) for p in self.checked_runs()}
+        return any([h.update_from_metrics() for key, h in self.histories.items() if key in checked])
+
+    def save(self) -> None:
+        self.store.setValue(f"{SETTINGS}/runs", list(self.paths))
+        self.store.setValue(f"{SETTINGS}/runs_checked", [p for p in self.paths if p in self.checked])

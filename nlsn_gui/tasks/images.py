@@ -1,0 +1,89 @@
+"""Opening, preparing, upscaling and saving the window's image."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.eval.compare import Comparison, add_bicubic, add_result, prepare
+from core.image import Image, display_rgb, load_image, save_image
+
+
+@dataclass
+class Prepared:
+    image: Image
+    name: str
+    path: Path | None
+    comparison: Comparison
+    displays: dict[str, np.ndarray]
+    remember: bool = True  # add to the recent files
+
+
+@dataclass
+class Upscaled:
+    comparison: Comparison
+    displays: dict[str, np.ndarray]
+    model_name: str
+    device: str
+    how: str
+
+
+def _displays(comparison: Comparison) -> dict[str, np.ndarray]:
+    displays = {"lr": display_rgb(comparison.lr), "bicubic": display_rgb(comparison.bicubic)}
+    if comparison.hr is not None:
+        displays["hr"] = display_rgb(comparison.hr)
+    if comparison.sr is not None:
+        displays["nlsn"] = display_rgb(comparison.sr)
+    return displays
+
+
+def _prepared(image: Image, *, name: str, path: Path | None, mode: str, scale: int, ctx, remember: bool) -> Prepared:
+    comparison = prepare(image, mode=mode, scale=scale)
+    ctx.progress(0.3, "bicubic")
+    ctx.check()
+    add_bicubic(comparison)
+    ctx.progress(1.0, "done")
+    return Prepared(image, name, path, comparison, _displays(comparison), remember)
+
+
+def open_image(path: Path, *, mode: str, scale: int, remember: bool = True):
+    def run(ctx) -> Prepared:
+        image = load_image(path)
+        ctx.check()
+        return _prepared(image, name=path.name, path=path, mode=mode, scale=scale, ctx=ctx, remember=remember)
+
+    return run
+
+
+def prepare_image(image: Image, *, name: str, mode: str, scale: int, path: Path | None = None):
+    def run(ctx) -> Prepared:
+        return _prepared(image, name=name, path=path, mode=mode, scale=scale, ctx=ctx, remember=False)
+
+    return run
+
+
+def upscale(image: Image, *, mode: str, scale: int, model: str, device: str, seed: int):
+    def run(ctx) -> Upscaled:
+        ctx.progress(0.0, "loading the model")
+        loaded, upscaler = ctx.models.upscaler(model, scale=scale, device=device)
+        comparison = add_bicubic(prepare(image, mode=mode, scale=scale))
+        ctx.check()
+        start = time.perf_counter()
+        sr = upscaler.upscale_image(comparison.lr, seed=seed, progress=ctx.progress, cancel=ctx.cancelled)
+        add_result(comparison, sr, seconds=time.perf_counter() - start)
+        run_info = upscaler.last_run
+        how = f"{run_info.tiles} tiles" if run_info.tiles > 1 else "whole image"
+        return Upscaled(comparison, _displays(comparison), loaded.name, str(upscaler.device).upper(), how)
+
+    return run
+
+
+def save(image: Image, path: Path):
+    def run(ctx) -> Path:
+        save_image(path, image)
+        return path
+
+    return run

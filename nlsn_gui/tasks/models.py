@@ -1,0 +1,64 @@
+"""Models on the worker: the cache of loaded models, checking a model file, averaging models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.checkpoints import LoadedModel, load_model, write_average
+from core.inference import Upscaler
+from core.network import describe
+
+
+@dataclass
+class ModelCache:
+    """Loaded models and their upscalers, kept on the worker thread between jobs."""
+
+    entries: dict = field(default_factory=dict)
+
+    def upscaler(self, path: str, *, scale: int, device: str) -> tuple[LoadedModel, Upscaler]:
+        """(LoadedModel, Upscaler) for a model file on a device; loaded once."""
+        key = (str(path), device)
+        if key not in self.entries:
+            loaded = load_model(path, expect_scale=scale)
+            self.entries.clear()  # one model at a time: the device memory is the worker's
+            self.entries[key] = (loaded, Upscaler(loaded.model, device=device))
+        return self.entries[key]
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+@dataclass
+class ModelInfo:
+    path: Path
+    scale: int
+    source: str
+    description: str
+
+
+def inspect_model(path: Path):
+    def run(ctx) -> ModelInfo:
+        loaded = load_model(path)
+        description = f"{loaded.source} model, ×{loaded.config.scale}, {describe(loaded.config)}"
+        return ModelInfo(Path(path), loaded.config.scale, loaded.source, description)
+
+    return run
+
+
+def average_models(paths: list[Path], out: Path):
+    """Average model files of one configuration into ``out`` (a project .safetensors file)."""
+
+    def run(ctx) -> ModelInfo:
+        ctx.progress(0.0, f"reading {len(paths)} models")
+        loaded = write_average(paths, out)
+        ctx.models.clear()  # a cached model read from ``out`` before is stale now
+        description = f"the average of {len(paths)} models, ×{loaded.config.scale}, {describe(loaded.config)}"
+        return ModelInfo(loaded.path, loaded.config.scale, loaded.source, description)
+
+    return run
+
+
+def forget_models(ctx) -> None:
+    """Drop the cached models, so the files as they are now are read (a run wrote a new one)."""
+    ctx.models.clear()

@@ -1,0 +1,29 @@
+"""The training panel's job: one :class:`~core.train.Trainer` run holding the worker until it ends."""
+
+from __future__ import annotations
+
+import threading
+
+from core.train import FinishedEvent, Trainer
+
+
+def train_job(trainer: Trainer, ended: threading.Event):
+    """Run ``trainer``; the job's cancel (the window closing) stops it cleanly, with a checkpoint."""
+
+    def run(ctx) -> FinishedEvent:
+        watching = threading.Event()
+
+        def watch() -> None:
+            while not watching.wait(0.1):
+                if ctx.cancelled():
+                    trainer.stop()
+                    return
+
+        threading.Thread(target=watch, name="nlsn-train-cancel", daemon=True).start()
+        try:
+            return trainer.run()
+        finally:
+            watching.set()
+            ended.set()
+
+    return run

@@ -1,0 +1,196 @@
+"""The main window, driven as a user would (offscreen): open, upscale, compare, save, batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image as PILImage
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from core.checkpoints import load_model, save_model  # noqa: E402
+from core.image import Image, load_image  # noqa: E402
+from core.inference import Upscaler  # noqa: E402
+from core.network import NLSN, preset  # noqa: E402
+from core.eval.compare import simulate_lr  # noqa: E402
+from core.reference.images import smooth_image  # noqa: E402
+from tests.gui.qt.helpers import TIMEOUT, idle, use_model  # noqa: E402
+
+def test_open_upscale_compare_save(qtbot, window, tiny_model, tmp_path):
+    src = tmp_path / "photo.png"
+    pixels = smooth_image(20, 24)
+    PILImage.fromarray(pixels).save(src)
+    use_model(qtbot, window, tiny_model)
+    window.open_path(src)
+    idle(qtbot, window)
+    assert window.doc.name == "photo.png"
+    assert window.compare.panel_keys() == ["lr", "bicubic"]
+    assert str(src) in window.recent_files()
+
+    window.upscale()
+    idle(qtbot, window)
+    assert window.compare.panel_keys() == ["lr", "bicubic", "nlsn"]
+    expected = Upscaler(load_model(tiny_model).model, device="cpu")
+    want = expected.upscale_image(Image(pixels), seed=window.seed_box.value()).pixels
+    assert np.array_equal(window.doc.comparison.sr.pixels, want)
+    assert "NLSN ×2" in window.status_label.text()
+
+    out = tmp_path / "saved.png"
+    window.save(out)
+    idle(qtbot, window)
+    assert np.array_equal(load_image(out).pixels, want)
+    assert "Saved" in window.status_label.text()
+
+
+def test_memory_goes_back_once_the_worker_is_idle(qtbot, window, tiny_model, tmp_path, monkeypatch):
+    """Jobs keep freed memory for the next job (core/allocator.py); an idle app gives it back."""
+    import nlsn_gui.qt.worker as worker_module
+
+    released = []
+    real = worker_module.release_free_memory
+    monkeypatch.setattr(worker_module, "release_free_memory", lambda: released.append(1) or real())
+    window.worker._idle.setInterval(200)
+    src = tmp_path / "photo.png"
+    PILImage.fromarray(smooth_image(20, 24)).save(src)
+    use_model(qtbot, window, tiny_model)
+    window.open_path(src)
+    idle(qtbot, window)
+    window.upscale()
+    assert window.worker.busy and not window.worker._idle.isActive()  # never while a job is queued
+    idle(qtbot, window)
+    qtbot.waitUntil(lambda: len(released) == 1, timeout=TIMEOUT)
+
+
+def test_changing_the_scale_refits_the_views(qtbot, window, tmp_path):
+    """A kept zoom would show only a corner of the larger output: a new scale fits it whole."""
+    src = tmp_path / "photo.png"
+    PILImage.fromarray(smooth_image(20, 24)).save(src)
+    window.open_path(src)
+    idle(qtbot, window)
+    window.compare.set_zoom(800)
+    assert window.compare.zoom() == pytest.approx(800, rel=0.05)
+    window.scale_box.setCurrentIndex(window.scale_box.findData(4))
+    idle(qtbot, window)
+    assert window.doc.comparison.scale == 4
+    (x0, x1), (y0, y1) = window.compare._active_vb().viewRange()
+    w, h = window.compare.extent()
+    assert (w, h) == (24 * 4, 20 * 4)
+    assert x0 <= 0 and x1 >= w and y0 <= 0 and y1 >= h
+
+
+def test_simulate_mode_scores_against_the_truth(qtbot, window, tiny_model, tmp_path):
+    src = tmp_path / "truth.png"
+    PILImage.fromarray(smooth_image(40, 44)).save(src)
+    use_model(qtbot, window, tiny_model)
+    window.mode_box.setCurrentIndex(window.mode_box.findData("simulate"))
+    window.open_path(src)
+    idle(qtbot, window)
+    assert window.compare.panel_keys() == ["lr", "bicubic", "hr"]
+    lr, hr = simulate_lr(load_image(src), 2)
+    assert np.array_equal(window.doc.comparison.lr.pixels, lr.pixels)
+    window.upscale()
+    idle(qtbot, window)
+    assert window.compare.panel_keys() == ["lr", "bicubic", "nlsn", "hr", "diff"]
+    assert "PSNR" in window.status_label.text() and "over bicubic" in window.status_label.text()
+
+
+def test_paste_and_bad_files_give_messages(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    window.open_path(bad)
+    idle(qtbot, window)
+    assert window.status_label.text().startswith("Error:") and "broken.png" in window.status_label.text()
+    assert window.doc is None
+
+    qimage = QImage(16, 12, QImage.Format_RGB32)
+    qimage.fill(0xFF336699)
+    QApplication.clipboard().setImage(qimage)
+    window.paste()
+    idle(qtbot, window)
+    assert window.doc is not None and window.doc.image.pixels.shape == (12, 16, 3)
+    assert tuple(window.doc.image.pixels[0, 0]) == (0x33, 0x66, 0x99)
+
+    bad_model = tmp_path / "evil.pt"
+    bad_model.write_bytes(b"not a checkpoint")
+    window.open_model(bad_model)
+    idle(qtbot, window)
+    assert "evil.pt" in window.status_label.text() and window.status_label.text().startswith("Error:")
+
+
+def test_cancel_stops_a_long_upscale(qtbot, window, tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "light-x2.safetensors"
+    save_model(path, NLSN(preset("light", scale=2)))
+    use_model(qtbot, window, path)
+    window.open_image(Image(smooth_image(200, 200)), name="big")
+    idle(qtbot, window)
+    window.upscale()
+    qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=TIMEOUT)
+    import time
+
+    start = time.perf_counter()
+    window.cancel()
+    idle(qtbot, window)
+    assert time.perf_counter() - start < 1.5
+    assert window.status_label.text() == "Cancelled"
+    assert window.doc.comparison.sr is None
+
+
+def test_settings_are_kept(qtbot, tmp_path, tiny_model):
+    from nlsn_gui.qt.main_window import MainWindow
+
+    QApplication.instance().setProperty("nlsn_quiet", True)
+    path = str(tmp_path / "settings.ini")
+    win = MainWindow(settings=QSettings(path, QSettings.IniFormat))
+    qtbot.addWidget(win)
+    win.scale_box.setCurrentIndex(win.scale_box.findData(3))
+    win.seed_box.setValue(7)
+    win.close()
+    again = MainWindow(settings=QSettings(path, QSettings.IniFormat))
+    qtbot.addWidget(again)
+    assert again.scale == 3 and again.seed_box.value() == 7
+    again.close()
+
+
+def test_batch_dialog_processes_a_folder(qtbot, window, tiny_model, tmp_path):
+    from nlsn_gui.qt.batch_dialog import BatchDialog
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(2):
+        PILImage.fromarray(smooth_image(10, 12, seed=i)).save(src / f"p{i}.png")
+    use_model(qtbot, window, tiny_model)
+    dialog = BatchDialog(window.host, parent=window, folder=src)
+    qtbot.addWidget(dialog)
+    dialog.output_edit.setText(str(tmp_path / "out"))
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.job_id is None, timeout=TIMEOUT)
+    assert "2 upscaled, 0 skipped, 0 failed" in dialog.status.text()
+    assert load_image(tmp_path / "out" / "p1_x2.png").width == 24
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.job_id is None, timeout=TIMEOUT)
+    assert "0 upscaled, 2 skipped" in dialog.status.text()
+
+
+def test_self_test_drives_the_real_window(tmp_path):
+    # In a child process: app.exec() ends with aboutToQuit, which tears down pyqtgraph for good.
+    import os
+    import subprocess
+    import sys
+
+    from core.checkpoints.bundled import bundled_models
+
+    if "nlsn-light-x2" not in bundled_models():
+        pytest.skip("no bundled x2 model")
+    out = tmp_path / "self-test.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-m", "nlsn_gui", "--self-test", str(out)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "self-test: sample.png upscaled" in done.stdout
+    result = load_image(out)
+    assert (result.width, result.height) == (384, 256)
