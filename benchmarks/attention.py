@@ -8,7 +8,7 @@ written step by step), ``blocked`` (groups of chunks), ``flash-cpu`` (PyTorch's 
 inference only) and ``fast`` (strided windows of one buffer, custom backward; what ``auto`` picks).
 Same weights, same input, same seed; results are checked against the baseline before timing.
 
-Targets (issue 7): forward 1x64x100x100 >= 3x faster; peak memory of one forward at 1x64x400x400
+Targets: forward 1x64x100x100 >= 3x faster; peak memory of one forward at 1x64x400x400
 <= 1/4 of the baseline's; a ``light`` training step (16 patches of 48x48) >= 2x faster; 4x the
 pixels costs <= 4.4x the time. On a GPU (``--device cuda --channels 256 --size 200 --only forward``)
 >= 3x, and ``--device cuda --only paper``: the `paper` network upscales 960x540 x2 without tiles.

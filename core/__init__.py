@@ -1,6 +1,8 @@
-"""NLSN core: sparse attention, network, checkpoints, image I/O, metrics, inference.
+"""NLSN core: PyTorch and NumPy only, never Qt.
 
-PyTorch and NumPy only: nothing in this package imports Qt.
+Layers, each importing only those below it: ``cli``; ``train``; ``eval``, ``inspection``, ``data``;
+``inference``; ``checkpoints``; ``network``; ``attention``; ``image``, ``metrics``; ``base`` (and
+``reference``, for tests and benchmarks only). The contracts are in ``pyproject.toml``.
 """
 
 __version__ = "0.1.0"

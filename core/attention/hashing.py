@@ -1,7 +1,6 @@
 """Steps 2-4 of the sparse attention: spherical LSH of every position into buckets, and the sort.
 
-Step numbers refer to the reference specification (``nlsn-reference.md``); see
-:mod:`core.attention` for the shapes.
+Step numbers and shapes: :mod:`core.attention`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from core.attention.grouped import cpu_flash_available, sparse_attention_blocked
 from core.attention.hashing import Buckets, compute_buckets
 from core.attention.reference import sparse_attention_reference
 
-# Paper's defaults (spec "Non-Local Sparse Attention").
+# The paper's defaults: 4 hash rounds, chunks of 144 positions, match embedding at C / 4.
 DEFAULT_N_HASHES = 4
 DEFAULT_CHUNK_SIZE = 144
 DEFAULT_REDUCTION = 4

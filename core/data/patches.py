@@ -1,6 +1,6 @@
 """Random training patches of the paper's recipe, and their prefetching thread.
 
-The recipe (``nlsn-reference.md``, training): random 48x48 LR patches with the matching HR patch,
+The paper's recipe: random 48x48 LR patches with the matching HR patch,
 augmented by random horizontal flips and 90-degree rotations. Sampling is a pure function of
 ``(seed, global sample index)``: a resumed or sharded run draws exactly the patches an
 uninterrupted single-process run would, whatever the number of ranks.

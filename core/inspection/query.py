@@ -1,5 +1,5 @@
 """One query pixel: the weights the inspected forward applied to it, recomputed in float64 from the
-capture by steps 5-8 of the reference (``nlsn-reference.md``), beside dense non-local attention.
+capture by steps 5-8 of the sparse attention (:mod:`core.attention`), beside dense non-local attention.
 
 Never builds the full (L, L) attention of the image: one query costs O(R * (L + k * C)).
 """

@@ -11,7 +11,7 @@ from torch import nn
 from core.attention import NonLocalSparseAttention
 from core.network.config import NLSA_EVERY, SCALES, NLSNConfig
 
-# Spec: RGB mean of the training set, std 1, inputs in [0, 1] (rgb_range 1).
+# The released normalisation: the RGB mean of DIV2K subtracted, std 1, inputs in [0, 1] (rgb_range 1).
 RGB_MEAN = (0.4488, 0.4371, 0.4040)
 
 

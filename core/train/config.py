@@ -53,7 +53,7 @@ class TrainConfig:
     cache_dir: str | None = None  # where prepared training pairs are cached (None: in the run folder)
     explode_factor: float = 20.0  # stop when the loss exceeds this multiple of its running mean
     # "fp32" (the paper) or "bf16": mixed precision, the forward's convolutions and attention
-    # under bf16 autocast while weights, optimizer, loss and validation stay fp32. 1.7x faster
+    # under bf16 autocast while weights, optimizer, loss and validation stay fp32. About 2x faster
     # on a CPU with AVX-512 BF16 (benchmarks/training_speed.py); also for AMX and bf16 GPUs.
     precision: str = "fp32"
     # Exponential moving average of the weights (0: off, the paper). After every step the average

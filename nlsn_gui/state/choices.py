@@ -44,9 +44,6 @@ class ModelList:
                    if name.endswith(f"-x{scale}")]
         return bundled + [ModelEntry(label, path) for path, label in self.user.items()]
 
-    def label_of(self, path: str, scale: int) -> str:
-        return next((e.label for e in self.entries(scale) if e.path == path), Path(path).name)
-
 
 @dataclass
 class UpscaleChoices:

@@ -22,7 +22,6 @@ OVERLAYS: tuple[tuple[str, str], ...] = (
     ("Dense attention", "dense"),
     ("None", "none"),
 )
-QUERY_OVERLAYS = ("shared", "attended", "round", "combined", "dense")
 OVERLAY_PANELS = ("lr", "nlsn")  # compare panels that get the overlay (the marker goes on all)
 HEAT_OVERLAYS = ("round", "combined", "dense")
 SEEDS = 2**31

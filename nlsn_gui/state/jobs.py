@@ -77,9 +77,6 @@ class JobRouter:
     def window_jobs(self) -> list[int]:
         return [jid for jid, job in self.jobs.items() if job.window]
 
-    def of_kind(self, kind: str) -> list[int]:
-        return [jid for jid, job in self.jobs.items() if job.kind == kind]
-
     def waits(self, job_id: int, *, besides: str) -> bool:
         """Whether a queued job counts as waiting behind a running job of kind ``besides``: jobs the
         router does not know do, as do window jobs not started yet; the quiet ones do not."""

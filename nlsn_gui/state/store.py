@@ -1,6 +1,6 @@
 """Where choices are remembered: anything with ``value(key, default)`` and ``setValue(key, value)``.
 
-``QSettings`` is one (the app's); :class:`MemoryStore` is another (tests, throwaway profiles).
+``QSettings`` is one (the app's); a dict with those two methods is another (the state's tests).
 Settings come back as strings from an INI file, so the readers here convert.
 """
 
@@ -13,19 +13,6 @@ class Store(Protocol):
     def value(self, key: str, default: Any = None) -> Any: ...
 
     def setValue(self, key: str, value: Any) -> None: ...  # noqa: N802 - QSettings' name
-
-
-class MemoryStore:
-    """A :class:`Store` in a dict."""
-
-    def __init__(self, values: dict[str, Any] | None = None) -> None:
-        self.values = dict(values or {})
-
-    def value(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-    def setValue(self, key: str, value: Any) -> None:  # noqa: N802 - QSettings' name
-        self.values[key] = value
 
 
 def read_list(store: Store, key: str) -> list[str]:

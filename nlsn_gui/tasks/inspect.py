@@ -74,7 +74,7 @@ class QueryView:
     coverage: float  # share of the dense weight on keys the sparse attention attended
     window: tuple[int, int, int, int]  # local window (y0, y1, x0, x1), half-open
     vmax: float  # top of the shared heat scale
-    overlays: dict[str, np.ndarray]  # key of QUERY_OVERLAYS -> (H, W, 4) uint8
+    overlays: dict[str, np.ndarray]  # shared, attended, round, combined, dense -> (H, W, 4) uint8
     legend: np.ndarray  # (1, 256, 4) uint8 colour bar of the heat scale
 
 

@@ -97,11 +97,11 @@ class Scene:
             return None
         return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
-    def paint(self, m: np.ndarray, color, tex: float = 0.0, alpha: float = 1.0, noise=None) -> None:
+    def paint(self, m: np.ndarray, colour, tex: float = 0.0, alpha: float = 1.0, noise=None) -> None:
         bb = self._bbox(m)
         if bb is None:
             return
-        col = np.asarray(color, np.float32).reshape(1, 1, 3)
+        col = np.asarray(colour, np.float32).reshape(1, 1, 3)
         if tex:
             n = self.noise if noise is None else noise
             col = col * (1.0 + tex * n[bb][..., None])

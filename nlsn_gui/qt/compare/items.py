@@ -64,7 +64,7 @@ class TitleItem(pg.GraphicsWidget):
     stay the same size (which keeps the linked views aligned).
     """
 
-    def __init__(self, justify: str = "center") -> None:
+    def __init__(self, justify: str = "centre") -> None:
         super().__init__()
         self._title = ""
         self._subtitle = ""

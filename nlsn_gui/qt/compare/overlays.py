@@ -119,7 +119,7 @@ class PanelOverlay:
 
 class Overlays:
     """The overlay and marker of every panel: one state, applied to each panel's view box. Items
-    exist while someone draws (:meth:`CompareView.set_overlay`); clearing takes them out again."""
+    exist while someone draws (:meth:`set`, :meth:`set_marker`); :meth:`clear` takes them out again."""
 
     def __init__(self) -> None:
         self.state = OverlayState()
@@ -127,6 +127,7 @@ class Overlays:
         self.panels: dict[str, PanelOverlay] = {}  # panel key -> its items, while drawn
 
     def attach(self, key: str, vb: pg.ViewBox) -> None:
+        """A panel's view box (the view calls this and :meth:`detach` as panels come and go)."""
         self.boxes[key] = vb
         self.apply()
 
@@ -146,16 +147,36 @@ class Overlays:
                 overlay = self.panels[key] = PanelOverlay(vb)
             overlay.apply(key, self.state)
 
+    def set(self, rgba: np.ndarray | None, *, keys: tuple[str, ...] = (), scale: int = 1,
+            opacity: float | None = None) -> None:
+        """Draw (h, w, 4) uint8 ``rgba`` over the panels ``keys``, ``scale`` output pixels per pixel
+        (None: no image, the marker alone). It stays across ``set_panels`` for the keys that stay."""
+        self.state.rgba, self.state.keys, self.state.scale, self.state.drawn = rgba, tuple(keys), int(scale), True
+        if opacity is not None:
+            self.state.opacity = float(opacity)
+        self.apply()
+
+    def set_marker(self, x0: float, y0: float, size: float) -> None:
+        """Mark the square [x0, x0 + size) x [y0, y0 + size) (output pixels) on every panel."""
+        self.state.marker, self.state.drawn = (float(x0), float(y0), float(size)), True
+        self.apply()
+
+    def clear_marker(self) -> None:
+        self.state.marker = None
+        self.apply()
+
     def set_opacity(self, opacity: float) -> None:
         self.state.opacity = float(opacity)
         for overlay in self.panels.values():
             overlay.image.setOpacity(self.state.opacity)
 
     def clear(self) -> None:
+        """Nothing drawn: the items leave the view boxes."""
         self.state = OverlayState(opacity=self.state.opacity)
         self.apply()
 
     def item(self, key: str) -> pg.ImageItem | None:
+        """The overlay image on panel ``key`` while it is shown there (None otherwise)."""
         overlay = self.panels.get(key)
         return overlay.image if overlay is not None and overlay.image.isVisible() else None
 

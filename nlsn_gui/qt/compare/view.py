@@ -6,7 +6,7 @@ or panning one moves them all. Coordinates everywhere are *output* pixels: the L
 is stretched with ``setRect`` by its ``scale`` so it lines up with the super-resolved panels.
 
 No image processing happens here beyond numpy slicing for display (the swipe crop). Other views
-draw over the panels through :meth:`CompareView.set_overlay` and :meth:`CompareView.set_marker`.
+draw over the panels through ``CompareView.overlays`` (:class:`~nlsn_gui.qt.compare.overlays.Overlays`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from nlsn_gui.qt.compare.items import (
     set_slot_pixels,
     theme_colours,
 )
-from nlsn_gui.qt.compare.overlays import Marker, Overlays
+from nlsn_gui.qt.compare.overlays import Overlays
 from nlsn_gui.qt.compare.swipe import SwipeCell
 from nlsn_gui.qt.compare.toolbar import CompareToolbar
 from nlsn_gui.state.panels import CursorInfo, Panel, default_swipe_pair
@@ -48,7 +48,7 @@ class CompareView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._slots: dict[str, Slot] = {}  # display order = insertion order
-        self._overlays = Overlays()  # what other views draw over the panels
+        self.overlays = Overlays()  # what other views draw over the panels: set(), set_marker(), clear()
         self._mode = "side"
         self._swipe_pair: tuple[str, str] | None = None
         self._fit_mode = True  # re-fit on resize until the user zooms or pans
@@ -158,7 +158,7 @@ class CompareView(QWidget):
         for key, slot in old.items():  # keys that went away
             slot.vb.setXLink(None)
             slot.vb.setYLink(None)
-            self._overlays.detach(key)
+            self.overlays.detach(key)
         if self._swipe_pair is None or not all(k in self._slots for k in self._swipe_pair):
             self._swipe_pair = default_swipe_pair(list(self._slots))
         self._refresh_toolbar()
@@ -183,7 +183,7 @@ class CompareView(QWidget):
         target = self._target_rect()
         self._grid.clear()
         del self._slots[key]
-        self._overlays.detach(key)
+        self.overlays.detach(key)
         slot.vb.setXLink(None)
         slot.vb.setYLink(None)
         if self._swipe_pair and key in self._swipe_pair:
@@ -211,7 +211,7 @@ class CompareView(QWidget):
         self._relayout(target=target, fit=self._fit_mode)
 
     def view_box(self, key: str) -> pg.ViewBox:
-        """The panel's view box (its range is the shared view; draw over it with :meth:`set_overlay`)."""
+        """The panel's view box (its range is the shared view; draw over it through ``overlays``)."""
         return self._slots[key].vb
 
     def image_item(self, key: str) -> pg.ImageItem:
@@ -222,7 +222,7 @@ class CompareView(QWidget):
         slot = new_slot(panel, arr, self.palette())
         slot.vb.sigRangeChanged.connect(self._schedule_zoom)
         slot.vb.sigRangeChangedManually.connect(self._on_manual_range)
-        self._overlays.attach(panel.key, slot.vb)
+        self.overlays.attach(panel.key, slot.vb)
         return slot
 
     def _set_slot_pixels(self, slot: Slot, arr: np.ndarray) -> None:
@@ -238,42 +238,6 @@ class CompareView(QWidget):
         if self._swipe_pair:
             self.toolbar.set_swipe_pair(*self._swipe_pair)
         self.toolbar.set_state(has_panels=bool(self._slots), swipe=self._mode == "swipe")
-
-    # ----------------------------------------------------------------- overlays
-
-    def set_overlay(self, rgba: np.ndarray | None, *, keys: tuple[str, ...] = (), scale: int = 1,
-                    opacity: float | None = None) -> None:
-        """Draw (h, w, 4) uint8 ``rgba`` over the panels ``keys``, ``scale`` output pixels per pixel
-        (None: no overlay). It stays across :meth:`set_panels` for the keys that stay."""
-        state = self._overlays.state
-        state.rgba, state.keys, state.scale, state.drawn = rgba, tuple(keys), int(scale), True
-        if opacity is not None:
-            state.opacity = float(opacity)
-        self._overlays.apply()
-
-    def set_overlay_opacity(self, opacity: float) -> None:
-        self._overlays.set_opacity(opacity)
-
-    def set_marker(self, x0: float, y0: float, size: float) -> None:
-        """Mark the square [x0, x0 + size) x [y0, y0 + size) (output pixels) on every panel."""
-        self._overlays.state.marker = (float(x0), float(y0), float(size))
-        self._overlays.state.drawn = True
-        self._overlays.apply()
-
-    def clear_marker(self) -> None:
-        self._overlays.state.marker = None
-        self._overlays.apply()
-
-    def clear_overlays(self) -> None:
-        self._overlays.clear()
-
-    def overlay_item(self, key: str) -> pg.ImageItem | None:
-        """The overlay image on panel ``key`` while it is shown there (None otherwise)."""
-        return self._overlays.item(key)
-
-    def marker(self, key: str) -> Marker | None:
-        """The marker items on panel ``key`` while a marker or overlay is drawn."""
-        return self._overlays.marker(key)
 
     # ----------------------------------------------------------------- mode / swipe
 

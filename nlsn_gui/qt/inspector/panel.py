@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QBuffer, QEvent, QIODevice, QPointF, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import (
@@ -37,7 +36,7 @@ from nlsn_gui.qt.inspector.legend import Legend, section_title
 from nlsn_gui.qt.inspector.numbers import QueryNumbers
 from nlsn_gui.state.inspector import CLICK_HINT, HINT, OVERLAY_PANELS, OVERLAYS, InspectorState
 from nlsn_gui.state.jobs import Job
-from nlsn_gui.tasks.inspect import Inspected, ModuleView, QueryView, inspect_job, view_job
+from nlsn_gui.tasks.inspect import Inspected, ModuleView, inspect_job, view_job
 
 DEFAULT_OPACITY = 70  # percent
 
@@ -106,7 +105,6 @@ class InspectorPanel(QWidget):
         self.heatmaps = HeatmapPair()
         self.heatmaps.querySelected.connect(self.select_query)
         content.addWidget(self.heatmaps)
-        self.sparse_view, self.dense_view = self.heatmaps.views()
         self.legend = Legend()
         content.addWidget(self.legend)
         bottom = QHBoxLayout()
@@ -177,14 +175,6 @@ class InspectorPanel(QWidget):
         super().changeEvent(event)
 
     # ------------------------------------------------------------------ the window's calls
-
-    @property
-    def inspection(self):
-        return self.state.inspection
-
-    @property
-    def query(self) -> tuple[int, int] | None:
-        return self.state.query
 
     def set_active(self, active: bool) -> None:
         """The dock was shown or hidden: overlays and markers follow it."""
@@ -257,9 +247,6 @@ class InspectorPanel(QWidget):
         if self.state.select_query(y, x):
             self._sync_compare()
             self._request_view()
-
-    def set_module(self, index: int) -> None:
-        self.module_box.setCurrentIndex(index)
 
     def set_round(self, index: int) -> None:
         self.round_box.setCurrentIndex(index)
@@ -365,24 +352,6 @@ class InspectorPanel(QWidget):
         self._show_overlay()
         self.viewShown.emit()
 
-    @property
-    def view(self) -> ModuleView | None:
-        return self.state.view
-
-    @property
-    def sparse_weights(self) -> np.ndarray | None:
-        """The combined sparse attention shown in the left heatmap (H, W)."""
-        qv = self._query_view()
-        return None if qv is None else qv.q.combined
-
-    @property
-    def dense_weights(self) -> np.ndarray | None:
-        qv = self._query_view()
-        return None if qv is None else qv.dense
-
-    def _query_view(self) -> QueryView | None:
-        return None if self.state.view is None else self.state.view.query
-
     def _show_overlay(self, *_args) -> None:
         self._sync_compare()
         self._show_legend()
@@ -397,20 +366,20 @@ class InspectorPanel(QWidget):
         while the dock is hidden or there is nothing to show."""
         compare, st = self.host.compare, self.state
         if not st.active or st.inspection is None:
-            compare.clear_overlays()
+            compare.overlays.clear()
             return
-        compare.set_overlay(st.overlay_rgba(self.overlay_key()), keys=OVERLAY_PANELS, scale=st.inspection.scale,
-                            opacity=self.opacity_slider.value() / 100.0)
+        compare.overlays.set(st.overlay_rgba(self.overlay_key()), keys=OVERLAY_PANELS, scale=st.inspection.scale,
+                             opacity=self.opacity_slider.value() / 100.0)
         marker = st.marker()
         if marker is None:
-            compare.clear_marker()
+            compare.overlays.clear_marker()
         else:
-            compare.set_marker(*marker)
+            compare.overlays.set_marker(*marker)
 
     def _apply_opacity(self, *_args) -> None:
         value = self.opacity_slider.value()
         self.opacity_label.setText(f"{value} %")
-        self.host.compare.set_overlay_opacity(value / 100.0)
+        self.host.compare.overlays.set_opacity(value / 100.0)
 
     def _on_pixel_clicked(self, _key: str, x: float, y: float) -> None:
         """A click on a compare panel (output pixels) picks the LR pixel under it."""

@@ -207,7 +207,7 @@ class SetupForm(QScrollArea):
         self.precision_box.addItem("fp32 (paper)", "fp32")
         self.precision_box.addItem("bf16 mixed", "bf16")
         self.precision_box.setToolTip(
-            "bf16 mixed precision (1.7x faster measured on a CPU with AVX-512 BF16; for such CPUs, AMX "
+            "bf16 mixed precision (about 2x faster measured on a CPU with AVX-512 BF16; for such CPUs, AMX "
             "and recent GPUs): weights, optimizer and validation stay fp32"
         )
         form.addRow("Device", self._pair_row(self.device_box, "Precision", self.precision_box))

@@ -132,7 +132,7 @@ def test_bf16_mixed_precision_trains_with_fp32_weights(folders, tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_training_on_cuda_learns_and_saves_fp32_weights(folders, tmp_path, precision):
-    # What a lent GPU session checks before its long run (docs/gpu-session.md): the engine trains
+    # What to check before a long GPU run (docs/training-on-a-gpu.md): the engine trains
     # on the GPU in both precisions, validates, and saves fp32 weights that load on the CPU.
     cfg = tiny_config(folders, iters=60, batch=4, lr=2e-3, save_every=60, val_every=60, log_every=10,
                       device="cuda", precision=precision)

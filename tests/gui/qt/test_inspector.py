@@ -63,18 +63,18 @@ def inspected(qtbot, win, model_path, pixels):
     panel = win.inspector
     panel.inspect()
     idle(qtbot, win)
-    qtbot.waitUntil(lambda: panel.view is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.state.view is not None, timeout=TIMEOUT)
     model = load_model(model_path).model
-    return inspect(model, image_tensor(Image(pixels)), seed=panel.inspection.seed)
+    return inspect(model, image_tensor(Image(pixels)), seed=panel.state.inspection.seed)
 
 
 def view_for(qtbot, panel, *, module, round_, query=None):
     qtbot.waitUntil(
-        lambda: panel.view is not None and panel.view.module == module and panel.view.round == round_
-        and (query is None or (panel.view.query is not None and (panel.view.query.y, panel.view.query.x) == query)),
+        lambda: panel.state.view is not None and panel.state.view.module == module and panel.state.view.round == round_
+        and (query is None or (panel.state.view.query is not None and (panel.state.view.query.y, panel.state.view.query.x) == query)),
         timeout=TIMEOUT,
     )
-    return panel.view
+    return panel.state.view
 
 
 def test_hint_before_anything(qtbot, window):
@@ -95,7 +95,7 @@ def test_inspect_shows_the_bucket_map(qtbot, window, tiny_model):
     pixels = smooth_image(H, W)
     expected = inspected(qtbot, window, tiny_model, pixels)
     panel = window.inspector
-    assert panel.inspection.seed == window.seed_box.value()
+    assert panel.state.inspection.seed == window.seed_box.value()
     assert panel.module_box.count() == len(expected.modules) == 1
     assert panel.module_box.itemText(0) == "1 (body 0)"
     assert panel.round_box.count() == expected.modules[0].n_hashes == 2
@@ -106,7 +106,7 @@ def test_inspect_shows_the_bucket_map(qtbot, window, tiny_model):
     for r in range(cap.n_hashes):
         panel.set_round(r)
         view = view_for(qtbot, panel, module=0, round_=r)
-        item = window.compare.overlay_item("lr")
+        item = window.compare.overlays.item("lr")
         assert item is not None and item.getViewBox() is window.compare.view_box("lr")
         assert item.image.shape == (H, W, 4)
         np.testing.assert_array_equal(item.image, colourise_buckets(bucket_map(cap, r), cap.buckets.buckets))
@@ -122,7 +122,7 @@ def test_inspect_shows_the_bucket_map(qtbot, window, tiny_model):
     assert not item.isVisible()
     panel.set_overlay("buckets")
     assert item.isVisible()
-    assert window.compare.overlay_item("nlsn") is None  # no NLSN panel yet
+    assert window.compare.overlays.item("nlsn") is None  # no NLSN panel yet
 
 
 def test_click_queries_the_pixel(qtbot, window, tiny_model):
@@ -132,15 +132,15 @@ def test_click_queries_the_pixel(qtbot, window, tiny_model):
     window.upscale()
     idle(qtbot, window)
     assert "nlsn" in window.compare.panel_keys()
-    nlsn_item = window.compare.overlay_item("nlsn")  # re-attached to the new NLSN panel
+    nlsn_item = window.compare.overlays.item("nlsn")  # re-attached to the new NLSN panel
     assert nlsn_item is not None and nlsn_item.getViewBox() is window.compare.view_box("nlsn")
-    np.testing.assert_array_equal(nlsn_item.image, window.compare.overlay_item("lr").image)
+    np.testing.assert_array_equal(nlsn_item.image, window.compare.overlays.item("lr").image)
 
     cap = expected.modules[0]
     panel.set_round(1)
     window.compare.pixelClicked.emit("nlsn", 13.7, 9.2)  # output pixels -> LR (y 4, x 6)
     view = view_for(qtbot, panel, module=0, round_=1, query=(4, 6))
-    assert panel.query == (4, 6)
+    assert panel.state.query == (4, 6)
     q = query_attention(cap, 4, 6)
     dense = dense_attention(cap, 4, 6)
     code = bucket_map(cap, 1)[4, 6]
@@ -159,12 +159,12 @@ def test_click_queries_the_pixel(qtbot, window, tiny_model):
     assert panel.table.selectionModel().selectedRows()[0].row() == 1
 
     # The two heatmaps: the sparse (combined) and the dense attention of the same query.
-    np.testing.assert_allclose(panel.sparse_weights, q.combined, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(panel.dense_weights, dense, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(panel.state.view.query.q.combined, q.combined, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(panel.state.view.query.dense, dense, rtol=1e-12, atol=1e-15)
     vmax = max(q.round_weights.max(), dense.max())
-    np.testing.assert_array_equal(panel.sparse_view.heat.image, heatmap_rgba(q.combined, vmax=vmax, **HEAT_SCALE))
-    np.testing.assert_array_equal(panel.dense_view.heat.image, heatmap_rgba(dense, vmax=vmax, **HEAT_SCALE))
-    assert f"{q.entropy:.2f}" in panel.sparse_view.caption.text()
+    np.testing.assert_array_equal(panel.heatmaps.sparse.heat.image, heatmap_rgba(q.combined, vmax=vmax, **HEAT_SCALE))
+    np.testing.assert_array_equal(panel.heatmaps.dense.heat.image, heatmap_rgba(dense, vmax=vmax, **HEAT_SCALE))
+    assert f"{q.entropy:.2f}" in panel.heatmaps.sparse.caption.text()
     assert view.query.coverage == pytest.approx(dense[q.attended.any(axis=0)].sum())
 
     # Every overlay of the query, as the API gives it.
@@ -178,13 +178,13 @@ def test_click_queries_the_pixel(qtbot, window, tiny_model):
     for key, rgba in wanted.items():
         panel.set_overlay(key)
         for panel_key in ("lr", "nlsn"):
-            np.testing.assert_array_equal(window.compare.overlay_item(panel_key).image, rgba)
+            np.testing.assert_array_equal(window.compare.overlays.item(panel_key).image, rgba)
         assert panel.minimumSizeHint().width() <= 340  # fits the dock: nothing is cut off
     assert panel.legend.stack.currentWidget() is panel.legend.colour_bar  # last one: an attention map
 
     # The marker sits on the LR pixel's block in every panel.
     for key in window.compare.panel_keys():
-        square = window.compare.marker(key).items[1]
+        square = window.compare.overlays.marker(key).items[1]
         assert square.isVisible() and square.rect() == QRectF(12, 8, 2, 2)
 
     # A click on the LR panel and on the heatmap view pick pixels too.
@@ -200,14 +200,14 @@ def test_modules_and_rounds(qtbot, window, two_model):
     assert [panel.module_box.itemText(i) for i in range(panel.module_box.count())] == ["1 (body 0)", "2 (body 9)"]
     assert panel.round_box.count() == 3
     window.compare.pixelClicked.emit("lr", 41.0, 17.0)  # LR (y 8, x 20)
-    panel.set_module(1)
+    panel.module_box.setCurrentIndex(1)
     panel.set_round(2)
     view_for(qtbot, panel, module=1, round_=2, query=(8, 20))
     cap = expected.modules[1]
-    np.testing.assert_array_equal(window.compare.overlay_item("lr").image, colourise_buckets(bucket_map(cap, 2), 42))
+    np.testing.assert_array_equal(window.compare.overlays.item("lr").image, colourise_buckets(bucket_map(cap, 2), 42))
     q = query_attention(cap, 8, 20)
-    np.testing.assert_allclose(panel.sparse_weights, q.combined, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(panel.dense_weights, dense_attention(cap, 8, 20), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(panel.state.view.query.q.combined, q.combined, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(panel.state.view.query.dense, dense_attention(cap, 8, 20), rtol=1e-12, atol=1e-15)
     assert panel.values["bucket"].text() == str(bucket_map(cap, 2)[8, 20])
     # Selecting a table row selects the round.
     panel.table.selectRow(0)
@@ -220,20 +220,20 @@ def test_rehash_with_another_seed(qtbot, window, two_model):
     pixels = smooth_image(H, W, seed=2)
     first = inspected(qtbot, window, two_model, pixels)
     panel = window.inspector
-    seed = panel.inspection.seed
+    seed = panel.state.inspection.seed
     assert not panel.change_label.isVisible()
     panel.rehash()
     idle(qtbot, window)
-    qtbot.waitUntil(lambda: panel.inspection.seed == seed + 1 and panel.view is not None
-                    and panel.view.change is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.state.inspection.seed == seed + 1 and panel.state.view is not None
+                    and panel.state.view.change is not None, timeout=TIMEOUT)
     idle(qtbot, window)
     assert panel.seed_box.value() == seed + 1
     second = inspect(load_model(two_model).model, image_tensor(Image(pixels)), seed=seed + 1)
     before, after = bucket_map(first.modules[0], 0), bucket_map(second.modules[0], 0)
     assert not np.array_equal(before, after)
-    np.testing.assert_array_equal(window.compare.overlay_item("lr").image, colourise_buckets(after, 42))
+    np.testing.assert_array_equal(window.compare.overlays.item("lr").image, colourise_buckets(after, 42))
     change = bucket_changes(before, after)
-    assert panel.view.change == change and change.changed > 0
+    assert panel.state.view.change == change and change.changed > 0
     assert panel.change_label.isVisible()
     assert f"Seed {seed} → {seed + 1}: {change.changed:,} of {H * W:,} pixels" in panel.change_label.text()
 
@@ -242,7 +242,7 @@ def test_export_png(qtbot, window, tiny_model, tmp_path):
     inspected(qtbot, window, tiny_model, smooth_image(H, W))
     panel = window.inspector
     window.compare.pixelClicked.emit("lr", 20.0, 20.0)
-    qtbot.waitUntil(lambda: panel.view is not None and panel.view.query is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.state.view is not None and panel.state.view.query is not None, timeout=TIMEOUT)
     idle(qtbot, window)
     out = tmp_path / "view.png"
     assert panel.export_png(out)
@@ -258,22 +258,22 @@ def test_new_image_and_hiding_clear_the_overlay(qtbot, window, tiny_model):
     inspected(qtbot, window, tiny_model, smooth_image(H, W))
     panel = window.inspector
     vb = window.compare.view_box("lr")
-    item = window.compare.overlay_item("lr")
+    item = window.compare.overlays.item("lr")
     assert item.parentItem() is vb.childGroup
 
     window.act_inspector.trigger()  # hide: overlays and markers leave the compare view
     qtbot.waitUntil(lambda: not panel.state.active, timeout=TIMEOUT)
-    assert item.parentItem() is None and window.compare.overlay_item("lr") is None
+    assert item.parentItem() is None and window.compare.overlays.item("lr") is None
     assert len(vb.childGroup.childItems()) == 1  # the LR image only: no marker left either
     window.compare.pixelClicked.emit("lr", 3.0, 3.0)  # ignored while hidden
-    assert panel.query is None
+    assert panel.state.query is None
     show_inspector(qtbot, window)
-    assert window.compare.overlay_item("lr").parentItem() is vb.childGroup
+    assert window.compare.overlays.item("lr").parentItem() is vb.childGroup
 
     window.open_image(Image(smooth_image(20, 22, seed=9)), name="other.png")
     idle(qtbot, window)
-    assert panel.inspection is None and panel.view is None and panel.query is None
-    assert window.compare.overlay_item("lr") is None
+    assert panel.state.inspection is None and panel.state.view is None and panel.state.query is None
+    assert window.compare.overlays.item("lr") is None
     assert window.compare.view_box("lr").childGroup.childItems() == [window.compare.image_item("lr")]
     assert panel.info_label.text() == READY_HINT and not panel.content.isVisible()  # an image is open
     assert panel.inspect_button.isEnabled()
@@ -299,7 +299,7 @@ def test_main_cancel_stops_the_inspection(qtbot, window, tiny_model):
     window.worker.cancel(block_id)
     idle(qtbot, window)
     assert window.status_label.text() == "Cancelled"
-    assert panel.inspection is None and panel.inspect_button.isEnabled()
+    assert panel.state.inspection is None and panel.inspect_button.isEnabled()
     assert panel.info_label.text() == READY_HINT
 
 
@@ -312,7 +312,7 @@ def test_missing_model_is_reported(qtbot, window, tmp_path):
     window.model_box.addItem("none", "__open__")
     window.inspector.inspect()
     assert window.status_label.text().startswith("Error: no x2 model is selected")
-    assert window.inspector.inspection is None
+    assert window.inspector.state.inspection is None
 
 
 def test_shortcut_toggles_the_dock(qtbot, window):

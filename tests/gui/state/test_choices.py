@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nlsn_gui.state.choices import ModelList, UpscaleChoices
 from nlsn_gui.state.recent import RecentFiles
-from nlsn_gui.state.store import MemoryStore
+from tests.gui.state.store import MemoryStore
 
 
 def test_choices_round_trip_and_refuse_what_is_not_offered():

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from core.train import FinishedEvent, HistorySnapshot, RunHistory
-from nlsn_gui.state.store import MemoryStore
+from tests.gui.state.store import MemoryStore
 from nlsn_gui.state.training import LiveRun, RunList, finished_text, progress_of, queue_text, stats_text, view_state
 
 
