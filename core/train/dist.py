@@ -24,6 +24,26 @@ class DistContext:
     def enabled(self) -> bool:
         return self.world_size > 1
 
+    def mean(self, value: torch.Tensor) -> float:
+        """``value`` averaged over the ranks, so logs and divergence checks agree on every rank."""
+        if self.enabled:
+            import torch.distributed as dist
+
+            value = value.clone()
+            dist.all_reduce(value, op=dist.ReduceOp.SUM)
+            value /= self.world_size
+        return float(value)
+
+    def any(self, flag: bool, device: torch.device) -> bool:
+        """Whether ``flag`` holds on some rank (every rank must stop at the same step)."""
+        if not self.enabled:
+            return flag
+        import torch.distributed as dist
+
+        tensor = torch.tensor([1.0 if flag else 0.0], device=device)
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+        return bool(tensor.item())
+
 
 def dist_from_env() -> DistContext:
     """Under torchrun (WORLD_SIZE > 1) join the process group: NCCL on GPUs, gloo on CPUs."""

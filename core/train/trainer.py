@@ -19,6 +19,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -54,6 +55,7 @@ from core.train.validation import validate
 
 EMA_DECAY = 0.98  # smoothing of the loss for the explosion check
 EXPLODE_WARMUP = 50  # steps before the explosion check starts
+PAUSE_POLL_S = 0.05  # while paused, how often the jobs queued meanwhile are served
 DATA_EVENT_INTERVAL_S = 0.25  # at most this often a DataEvent while the images are prepared
 
 
@@ -85,6 +87,7 @@ class Trainer:
         resume: bool = False,
         listener: Listener | None = None,
         dist: DistContext | None = None,
+        between_steps: Callable[[], object] | None = None,
     ) -> None:
         self.folder = RunFolder(run_dir)
         self.run_dir = self.folder.path
@@ -103,6 +106,10 @@ class Trainer:
         self.config = config
         self.listener = listener
         self.dist = dist or DistContext()
+        # Called between two steps and while paused, on the training thread: the app serves the
+        # jobs queued meanwhile (open, upscale, inspect) there, so the run never locks it.
+        self.between_steps = between_steps
+        self._idle_s = 0.0  # paused, or serving others between steps: no training time
         if config.batch % self.dist.world_size:
             raise NLSNError(f"batch {config.batch} does not split over {self.dist.world_size} processes")
         self._log = MetricsLog(self.folder, enabled=False)  # opened by run()
@@ -270,7 +277,24 @@ class Trainer:
                                    result.preview))
 
     def _elapsed(self) -> float:
-        return self._elapsed_before + (time.perf_counter() - self._started)
+        return self._elapsed_before + (time.perf_counter() - self._started) - self._idle_s
+
+    def _serve(self) -> float:
+        """Let ``between_steps`` run; returns the seconds it took (not training time)."""
+        if self.between_steps is None:
+            return 0.0
+        start = time.perf_counter()
+        self.between_steps()
+        spent = time.perf_counter() - start
+        self._idle_s += spent
+        return spent
+
+    def _wait_while_paused(self) -> None:
+        start = time.perf_counter()
+        while not self._running.wait(PAUSE_POLL_S):
+            if self.between_steps is not None:
+                self.between_steps()
+        self._idle_s += time.perf_counter() - start
 
     # ------------------------------------------------------------------ the loop
 
@@ -357,9 +381,13 @@ class Trainer:
             while self.step < cfg.iters and finished is None:
                 if not self._running.is_set():
                     self.state = "paused"
-                    self._running.wait()
+                    self._wait_while_paused()
                     window_start = time.perf_counter()  # paused time is no training time
-                if self._stop_agreed(device):
+                if self.dist.any(self._stop.is_set(), device):
+                    break
+                served = self._serve()
+                window_start += served  # nor is the time spent on others' jobs
+                if served and self._stop.is_set():  # (single process only: no hook under torchrun)
                     break
                 if self._running.is_set():
                     self.state = "running"
@@ -373,7 +401,7 @@ class Trainer:
                         sr = train_model(lr_batch.to(device, non_blocking=True),
                                          generator=step_generator(cfg.seed, self.step, self.dist.rank))
                     loss = F.l1_loss(sr.float(), hr_batch.to(device, non_blocking=True))
-                    value = self._mean_over_ranks(loss.detach())
+                    value = self.dist.mean(loss.detach())
                     if not math.isfinite(value):
                         finished = self._diverged(f"the loss became {value} at step {self.step + 1}")
                         break
@@ -445,26 +473,6 @@ class Trainer:
             avg.lerp_(param.detach(), weight)
         for avg, buf in zip(self.ema_model.buffers(), model.buffers()):
             avg.copy_(buf)
-
-    def _mean_over_ranks(self, value: torch.Tensor) -> float:
-        """The loss averaged over ranks, so logs and divergence checks agree on every rank."""
-        if self.dist.enabled:
-            import torch.distributed as dist
-
-            value = value.clone()
-            dist.all_reduce(value, op=dist.ReduceOp.SUM)
-            value /= self.dist.world_size
-        return float(value)
-
-    def _stop_agreed(self, device: torch.device) -> bool:
-        """Whether to stop now; in a distributed run every rank must stop at the same step."""
-        if not self.dist.enabled:
-            return self._stop.is_set()
-        import torch.distributed as dist
-
-        flag = torch.tensor([1.0 if self._stop.is_set() else 0.0], device=device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item())
 
     def _diverged(self, what: str) -> FinishedEvent:
         kept = self.checkpoint_path if self.checkpoint_path.exists() else None

@@ -23,6 +23,7 @@ from nlsn_gui.qt.docking import dock_panel
 from nlsn_gui.qt.host import Host
 from nlsn_gui.qt.menus import build_menus, make_action
 from nlsn_gui.qt.model_chooser import ModelChooser
+from nlsn_gui.qt.pages import Pages, TrainingBadge
 from nlsn_gui.qt.theme import apply_theme
 from nlsn_gui.qt.toolbar import MainToolbar, select
 from nlsn_gui.qt.worker import WorkerThread
@@ -55,7 +56,8 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(ICONS_DIR / "nlsn.png")))
         self.setAcceptDrops(True)
         self.compare = CompareView(self)
-        self.setCentralWidget(self.compare)
+        self.pages = Pages(self.compare)
+        self.setCentralWidget(self.pages)
         self._build_actions()
         self.bar = MainToolbar(self, actions=[self.act_open, self.act_save], devices=available_devices())
         self.addToolBar(Qt.TopToolBarArea, self.bar)
@@ -76,10 +78,10 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(self.cancel)
         self.mode_box.currentIndexChanged.connect(self._inputs_changed)
         self.scale_box.currentIndexChanged.connect(self._scale_changed)
-        w = self.worker.worker
+        w = self.worker  # its signals arrive on the UI thread
         w.started.connect(self._job_started)
         w.progress.connect(self._job_progress)
-        w.finished.connect(self._job_finished)  # bound methods of the window: queued to the UI thread
+        w.finished.connect(self._job_finished)
         w.failed.connect(self._job_failed)
         w.cancelled.connect(self._job_cancelled)
         self.worker.busyChanged.connect(self._update_actions)
@@ -121,13 +123,16 @@ class MainWindow(QMainWindow):
             tip="Hash buckets and per-pixel attention of the sparse attention modules")
         self.inspector_dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
         self.inspector_dock.visibilityChanged.connect(self.inspector.set_active)
+        self.pages.belongs_to_compare(self.inspector_dock)
         self.seed_box.valueChanged.connect(self.inspector.seed_box.setValue)
         self.inspector.seed_box.setValue(self.seed_box.value())
         self.training_panel = TrainingPanel(self.host)
-        self.training_dock, self.act_training = dock_panel(
-            self, self.training_panel, title="Training", name="training-dock", area=Qt.BottomDockWidgetArea,
-            action_text="Training Panel", shortcut="Ctrl+T", saved_state=state, first_size=0.5,
-            tip="Show or hide the training panel: train, watch and compare NLSN runs")
+        self.pages.add_page(self.training_panel, "Training")
+        self.act_training = make_action(self, "&Training", lambda: self.pages.toggle(self.training_panel), "Ctrl+T",
+                                        tip="Show the Training page (or go back to Compare): train, watch and "
+                                            "compare NLSN runs")
+        self.training_panel.summaryChanged.connect(self.training_badge.set_summary)
+        self.training_badge.clicked.connect(self.show_training)
         for action in (self.act_inspector, None, self.act_training):
             self.menus.view.addSeparator() if action is None else self.menus.view.addAction(action)
 
@@ -140,6 +145,8 @@ class MainWindow(QMainWindow):
         self.progress.setFixedWidth(260)
         self.progress.hide()
         bar.addPermanentWidget(self.progress)
+        self.training_badge = TrainingBadge()
+        bar.addPermanentWidget(self.training_badge)
         self.info_label = QLabel("")
         bar.addPermanentWidget(self.info_label)
 
@@ -168,7 +175,11 @@ class MainWindow(QMainWindow):
         self._update_recent_menu()
         self._check_theme(str(s.value("view/theme", "system")))
 
+    def show_training(self) -> None:
+        self.pages.show_page(self.training_panel)
+
     def _save_settings(self) -> None:
+        self.pages.show_page(self.compare)  # the layout is the Compare page's, with its docks
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.choices().save(self.settings)
@@ -240,7 +251,7 @@ class MainWindow(QMainWindow):
         self.chooser.average_dialog(self.training_panel.run_dir())
 
     def average_models(self, paths: list[Path], out: Path) -> None:
-        self.chooser.average(paths, out, waits=self.training_panel.is_live)
+        self.chooser.average(paths, out)
 
     # ------------------------------------------------------------------ opening
 
@@ -285,7 +296,7 @@ class MainWindow(QMainWindow):
         self._open(f"Opening {name}", images.prepare_image(image, name=name, mode=self.mode, scale=self.scale))
 
     def _open(self, text: str, fn) -> None:
-        self.submit(Job("open", text, done=self._show_document), fn)
+        self.submit(Job("open", text, done=self._show_document, lane="files"), fn)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
         if event.mimeData().hasUrls() or event.mimeData().hasImage():
@@ -348,7 +359,7 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() not in SUPPORTED_WRITE:
             path = path.with_suffix(".png")
         self.settings.setValue("files/save_dir", str(path.parent))
-        self.submit(Job("save", f"Saving {path.name}", done=lambda p: self._set_status(f"Saved {p}")),
+        self.submit(Job("save", f"Saving {path.name}", done=lambda p: self._set_status(f"Saved {p}"), lane="files"),
                     images.save(self.doc.comparison.sr, path))
 
     def batch_dialog(self, folder: Path | None = None) -> None:
@@ -360,11 +371,12 @@ class MainWindow(QMainWindow):
 
     def submit(self, job: Job, fn) -> int:
         """Queue ``fn(ctx)`` on the worker; ``job`` says what to do with how it ends."""
-        job_id = self.worker.submit(job.text, fn)
+        job_id = self.worker.submit(job.text, fn, lane=job.lane)
         for superseded in self.jobs.add(job_id, job):
             self.worker.cancel(superseded)
         if job.window:
             self._set_status(f"{job.text}…")
+            self._update_actions()
         return job_id
 
     def waiting(self, besides: str) -> dict[int, str]:
@@ -409,7 +421,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _update_actions(self, *_args) -> None:
-        busy = self.worker.busy
+        busy = bool(self.jobs.window_jobs())  # the window's own jobs: a training run is the panel's
         has_doc = self.doc is not None
         for widget in (self.upscale_button, self.act_upscale):
             widget.setEnabled(has_doc and not busy)

@@ -76,13 +76,12 @@ class ModelChooser:
         if out:
             self.average(paths, Path(out))
 
-    def average(self, paths: list[Path], out: Path, *, waits: bool = False) -> None:
+    def average(self, paths: list[Path], out: Path) -> None:
         """Average ``paths`` into ``out`` on the worker; on success it becomes the model of its scale."""
         if out.suffix.lower() != ".safetensors":
             out = out.with_name(out.name + ".safetensors")
         self.settings.setValue("files/model_dir", str(out.parent))
-        note = " (waits until the training run stops)" if waits else ""
-        self.submit(Job("model", f"Averaging {len(paths)} models into {out.name}{note}", done=self._loaded),
+        self.submit(Job("model", f"Averaging {len(paths)} models into {out.name}", done=self._loaded),
                     models.average_models(paths, out))
 
     def _loaded(self, info: models.ModelInfo) -> None:

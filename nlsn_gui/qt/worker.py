@@ -1,14 +1,19 @@
-"""The one worker thread that owns the device: every computation of the app runs here.
+"""The worker threads: one owns the device and runs every computation; one reads and writes files.
 
-A :class:`Worker` (QObject) lives in a QThread. The UI submits jobs (a Python callable taking a
-:class:`JobContext`) with :meth:`WorkerThread.submit`; the callable runs on the worker thread and
-calls ``core/`` only. Results, progress and errors come back as queued signals, so the UI thread
-never waits. Progress is throttled so a fast job cannot flood the event loop.
+A :class:`Worker` (QObject) lives in a QThread and runs its queue of jobs (a Python callable taking a
+:class:`JobContext`) one after another. The UI submits jobs with :meth:`WorkerThread.submit`; results,
+progress and errors come back as queued signals, so the UI thread never waits. Progress is throttled
+so a fast job cannot flood the event loop.
+
+A long job (a training run) calls :meth:`JobContext.serve_queued` between its steps: the jobs queued
+meanwhile (open, upscale, inspect) run there, on the same thread and device, and then the long job
+goes on. Opening and saving images need no device: they run on the *files* lane, next to it.
 """
 from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
 import time
 import traceback
 from typing import Any, Callable
@@ -39,6 +44,10 @@ class JobContext:
     def models(self) -> ModelCache:
         return self._worker.models
 
+    def serve_queued(self) -> None:
+        """From inside a long job: run the jobs queued on this worker meanwhile, then return."""
+        self._worker.serve_queued()
+
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
@@ -58,21 +67,49 @@ class JobContext:
 
 
 class Worker(QObject):
-    """Runs jobs one after another on its own thread."""
+    """Runs its queue of jobs one after another on its own thread."""
 
     started = Signal(int, str)  # job id, name
     progress = Signal(int, float, str, float)  # job id, fraction, message, eta seconds (nan: unknown)
     finished = Signal(int, object)  # job id, result
     failed = Signal(int, str)  # job id, readable message
     cancelled = Signal(int)  # job id
-    _run = Signal(int, str, object)  # internal: queued to the worker thread
+    _wake = Signal()  # internal: queued to the worker thread
 
     def __init__(self) -> None:
         super().__init__()
         self.models = ModelCache()
         self._contexts: dict[int, JobContext] = {}
+        self._queue: deque[tuple[int, str, Callable[[JobContext], Any]]] = deque()
         self._lock = threading.Lock()
-        self._run.connect(self._execute)
+        self._serving = False
+        self._wake.connect(self._drain)
+
+    def enqueue(self, job_id: int, name: str, fn: Callable[[JobContext], Any]) -> None:
+        """Any thread: queue a job (its context exists from now on, so it can be cancelled)."""
+        self.context(job_id)
+        with self._lock:
+            self._queue.append((job_id, name, fn))
+        self._wake.emit()
+
+    def _next(self) -> tuple[int, str, Callable[[JobContext], Any]] | None:
+        with self._lock:
+            return self._queue.popleft() if self._queue else None
+
+    @Slot()
+    def _drain(self) -> None:
+        while (item := self._next()) is not None:
+            self._execute(*item)
+
+    def serve_queued(self) -> None:
+        """Worker thread, inside a running job: run what was queued since (not re-entrant)."""
+        if self._serving:
+            return
+        self._serving = True
+        try:
+            self._drain()
+        finally:
+            self._serving = False
 
     def context(self, job_id: int) -> JobContext:
         with self._lock:
@@ -83,7 +120,6 @@ class Worker(QObject):
     def cancel(self, job_id: int) -> None:
         self.context(job_id)._cancel.set()
 
-    @Slot(int, str, object)
     def _execute(self, job_id: int, name: str, fn: Callable[[JobContext], Any]) -> None:
         ctx = self.context(job_id)
         ctx.started = time.perf_counter()
@@ -109,35 +145,54 @@ class Worker(QObject):
 
 
 class WorkerThread(QObject):
-    """The UI's handle on the worker: submit, cancel, and know whether something runs."""
+    """The UI's handle on the workers: submit, cancel, and know whether something runs.
 
+    The worker's signals are re-emitted here, on the UI thread, for both lanes."""
+
+    started = Signal(int, str)
+    progress = Signal(int, float, str, float)
+    finished = Signal(int, object)
+    failed = Signal(int, str)
+    cancelled = Signal(int)
     busyChanged = Signal(bool)
     memoryReleased = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ids = itertools.count(1)
-        self._pending: dict[int, str] = {}
+        self._pending: dict[int, tuple[str, Worker]] = {}
         self._idle = QTimer(self)
         self._idle.setSingleShot(True)
         self._idle.setInterval(RELEASE_MEMORY_AFTER_IDLE_MS)
         self._idle.timeout.connect(self._release_memory)
-        self._thread = QThread()
-        self._thread.setObjectName("nlsn-worker")
-        self.worker = Worker()
-        self.worker.moveToThread(self._thread)
-        for signal in (self.worker.finished, self.worker.failed, self.worker.cancelled):
-            signal.connect(self._done)
-        self._thread.start()
+        self._threads: list[QThread] = []
+        self.worker = self._start("nlsn-worker")  # the device: every computation
+        self.files = self._start("nlsn-files")  # reading and writing images
 
-    def submit(self, name: str, fn: Callable[[JobContext], Any]) -> int:
-        """Queue ``fn(ctx)`` on the worker thread; returns the job id used in the signals."""
+    def _start(self, name: str) -> Worker:
+        thread = QThread()
+        thread.setObjectName(name)
+        worker = Worker()
+        worker.moveToThread(thread)
+        for signal in (worker.finished, worker.failed, worker.cancelled):
+            signal.connect(self._done)  # first, so busy is current when the forwarded signal arrives
+        worker.started.connect(self.started)
+        worker.progress.connect(self.progress)
+        worker.finished.connect(self.finished)
+        worker.failed.connect(self.failed)
+        worker.cancelled.connect(self.cancelled)
+        thread.start()
+        self._threads.append(thread)
+        return worker
+
+    def submit(self, name: str, fn: Callable[[JobContext], Any], *, lane: str = "device") -> int:
+        """Queue ``fn(ctx)`` on the device worker (or the ``"files"`` lane); returns the job id."""
         job_id = next(self._ids)
+        worker = self.files if lane == "files" else self.worker
         was_busy = self.busy
-        self._pending[job_id] = name
+        self._pending[job_id] = (name, worker)
         self._idle.stop()
-        self.worker.context(job_id)
-        self.worker._run.emit(job_id, name, fn)
+        worker.enqueue(job_id, name, fn)
         if not was_busy:
             self.busyChanged.emit(True)
         return job_id
@@ -146,14 +201,14 @@ class WorkerThread(QObject):
         """Cancel one job, or every queued and running job."""
         for jid in ([job_id] if job_id is not None else list(self._pending)):
             if jid in self._pending:
-                self.worker.cancel(jid)
+                self._pending[jid][1].cancel(jid)
 
     @property
     def busy(self) -> bool:
         return bool(self._pending)
 
     def pending(self) -> dict[int, str]:
-        return dict(self._pending)
+        return {jid: name for jid, (name, _worker) in self._pending.items()}
 
     def _done(self, job_id: int, *_args) -> None:
         self._pending.pop(job_id, None)
@@ -167,7 +222,8 @@ class WorkerThread(QObject):
             self.memoryReleased.emit()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel everything and stop the thread; True when it ended in time."""
+        """Cancel everything and stop the threads; True when they ended in time."""
         self.cancel()
-        self._thread.quit()
-        return self._thread.wait(timeout_ms)
+        for thread in self._threads:
+            thread.quit()
+        return all(thread.wait(timeout_ms) for thread in self._threads)

@@ -21,6 +21,7 @@ class Job:
     kind: str
     text: str  # e.g. "Upscaling ×2": the status line while it runs, and its name in queues
     window: bool = True
+    lane: str = "device"  # "files": reading or writing images, which needs no device and never waits for it
     done: Callable[[Any], None] | None = None
     failed: Callable[[str], None] | None = None
     cancelled: Callable[[], None] | None = None

@@ -32,8 +32,8 @@ STATE_TEXT = {
     "failed": ("Failed", "#e0443e"),
     "cancelled": ("Cancelled", "#8c8c8c"),
 }
-QUEUE_HINT = ("The run uses the app's worker: upscaling and opening images wait until it stops or ends "
-              "(Pause keeps the worker reserved).")
+QUEUE_HINT = ("The app keeps working while a run trains: opening, upscaling and inspecting run between two "
+              "training steps, on the same device.")
 
 
 def default_run_dir(preset: str, scale: int, root: Path | None = None) -> Path:
@@ -87,16 +87,21 @@ def finished_text(result: FinishedEvent, run_dir: Path) -> tuple[str, str]:
     return result.message.replace("--lr", "learning rate"), "error"
 
 
-def stats_text(snap: HistorySnapshot, *, iters: int | None, live: bool) -> str:
-    """Step, speed, time left (live runs), memory and last loss, or the data preparation."""
+def stats_text(snap: HistorySnapshot, *, iters: int | None, live: bool, paused: bool = False) -> str:
+    """Step, speed, time left (live runs), memory and last loss, or the data preparation.
+
+    While paused there is no speed nor time left to tell: the last ones would only look frozen."""
     if snap.preparing is not None and snap.finished is None:
         done, total = snap.preparing
         return f"preparing the training images: {done:,} / {total:,}"
     parts = [f"step {snap.step:,}" + (f" / {iters:,}" if iters else "")]
-    if len(snap.it_s):
-        parts.append(f"{snap.it_s[-1]:.2f} it/s")
-    if live and math.isfinite(snap.eta_s):
-        parts.append(f"ETA {format_duration(snap.eta_s)}")
+    if live and paused:
+        parts.append("paused")
+    else:
+        if len(snap.it_s):
+            parts.append(f"{snap.it_s[-1]:.2f} it/s")
+        if live and math.isfinite(snap.eta_s):
+            parts.append(f"ETA {format_duration(snap.eta_s)}")
     if snap.memory_bytes:
         parts.append(format_bytes(snap.memory_bytes))
     if len(snap.losses):
@@ -116,7 +121,7 @@ def progress_of(snap: HistorySnapshot, *, iters: int | None) -> tuple[float, str
 
 def queue_text(waiting: dict[int, str]) -> str:
     if waiting:
-        return f"Waiting for the worker: {', '.join(waiting.values())}. They run when the training stops or ends."
+        return f"Next, after the current training step: {', '.join(waiting.values())}."
     return QUEUE_HINT
 
 
@@ -181,3 +186,14 @@ class RunList:
     def save(self) -> None:
         self.store.setValue(f"{SETTINGS}/runs", list(self.paths))
         self.store.setValue(f"{SETTINGS}/runs_checked", [p for p in self.paths if p in self.checked])
+
+
+def brief_text(state: str, snap: HistorySnapshot | None, *, iters: int | None, name: str) -> str:
+    """One short line for the window's status bar: the run, how far it is, and its time left."""
+    if snap is None or state in ("queued", "starting", "preparing"):
+        return f"Training {name}: {state}…"
+    where = f"{snap.step:,} / {iters:,}" if iters else f"step {snap.step:,}"
+    if state == "running":
+        eta = f" · ETA {format_duration(snap.eta_s)}" if math.isfinite(snap.eta_s) else ""
+        return f"Training {name}: {where}{eta}"
+    return f"Training {name}: {state} at {where}"

@@ -1,4 +1,7 @@
-"""The training panel's job: one :class:`~core.train.Trainer` run holding the worker until it ends."""
+"""The training panel's job: one :class:`~core.train.Trainer` run on the worker until it ends.
+
+Between two steps (and while paused) the run serves the jobs queued on the worker meanwhile, so
+opening, upscaling and inspecting keep working while it trains."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ def train_job(trainer: Trainer, ended: threading.Event):
     """Run ``trainer``; the job's cancel (the window closing) stops it cleanly, with a checkpoint."""
 
     def run(ctx) -> FinishedEvent:
+        trainer.between_steps = ctx.serve_queued
         watching = threading.Event()
 
         def watch() -> None:

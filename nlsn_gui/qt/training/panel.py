@@ -3,9 +3,9 @@
 A :class:`~core.train.Trainer` runs as ONE job on the worker thread. Its listener is a
 :class:`~core.train.RunHistory` (Qt-free, lock-protected), and a QTimer (4 Hz) redraws the plots
 and labels from a snapshot of it: never per event, so a fast run cannot flood the event loop.
-Pause, Resume and Stop call the trainer's thread-safe methods. While the run holds the worker,
-other jobs wait behind it and the panel says so; cancelling the job (the window closing) stops the
-run cleanly with a checkpoint, so Resume run… continues it.
+Pause, Resume and Stop call the trainer's thread-safe methods. Between two steps the run serves the
+jobs queued on the worker meanwhile (the panel says which wait for the current step); cancelling the
+job (the window closing) stops the run cleanly with a checkpoint, so Resume run… continues it.
 """
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ from nlsn_gui.state.jobs import Job
 from nlsn_gui.state.training import (
     STATE_TEXT,
     LiveRun,
+    brief_text,
     RunList,
     finished_text,
     progress_of,
@@ -65,6 +66,7 @@ class TrainingPanel(QWidget):
     """Controls, the Setup / Runs / Log tabs, live plots and previews."""
 
     stateChanged = Signal(str)
+    summaryChanged = Signal(str)  # one line about the panel's run, for the window's status bar
 
     def __init__(self, host: Host) -> None:
         super().__init__()
@@ -75,7 +77,8 @@ class TrainingPanel(QWidget):
         self._shown_messages = 0
         self._refreshes = 0
         self._last_state = ""
-        self._announced: set[int] = set()
+        self._shown_state = ""
+        self._summary = ""
         self._snap: HistorySnapshot | None = None
         self._build()
         self.timer = QTimer(self)
@@ -378,8 +381,7 @@ class TrainingPanel(QWidget):
         kind = "best" if path == RunFolder(path.parent).model_best else "newest"
         label = f"{path.parent.name} · {kind} (×{scale})"
         self.host.use_model(path, label, scale)
-        waits = " (upscaling waits until the run stops)" if self.is_live else ""
-        text = f"Upscale model: {label}{waits}"
+        text = f"Upscale model: {label}"
         self.host.status(text)
         self.show_message(text, "info")
         return path
@@ -407,15 +409,30 @@ class TrainingPanel(QWidget):
         if self._refreshes % (FOLLOW_EVERY * 2) == 0 and self.plots.has_overlays() and self.isVisible():
             if self.runs_tab.runs.follow():
                 self._rebuild_overlays()
-        if history is not None and history.version != self._shown_version:
+        if history is not None and (history.version != self._shown_version or self.state != self._shown_state):
             self._draw(history.snapshot())
         self.plots.draw(self._snap, all_of_them=not live)
         self._update_queue()
         self._update_controls()
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        run = self._run
+        if run is None:
+            return
+        snap = self._snap if self.history is run.history else run.history.snapshot()
+        iters = run.trainer.config.iters
+        summary = brief_text(run.state(), snap, iters=iters, name=run.run_dir.name)
+        if summary != self._summary:
+            self._summary = summary
+            self.summaryChanged.emit(summary)
+
+    def summary(self) -> str:
+        return self._summary
 
     def _draw(self, snap: HistorySnapshot) -> None:
         """Everything but the plots at once; the plots whose data changed are marked for redrawing."""
-        self._shown_version, self._snap = snap.version, snap
+        self._shown_version, self._shown_state, self._snap = snap.version, self.state, snap
         self.plots.mark(snap)
         for level, text in self.history.messages(self._shown_messages):
             self._log_line(level, text)
@@ -423,7 +440,8 @@ class TrainingPanel(QWidget):
         self.previews.update(snap)
         iters = snap.iters or self.history.config.get("iters")
         live = self.is_live and self.history is self._run.history
-        self.controls.stats_label.setText(stats_text(snap, iters=iters, live=live))
+        paused = self._shown_state in ("paused", "pausing")
+        self.controls.stats_label.setText(stats_text(snap, iters=iters, live=live, paused=paused))
         self.controls.stats_label.setToolTip("Each image is read and downscaled once, then cached in the run folder"
                                     if snap.preparing is not None and snap.finished is None else
                                     "Step, speed, time left, memory (peak on a GPU, resident on the CPU), last loss")
@@ -432,14 +450,8 @@ class TrainingPanel(QWidget):
         self.controls.progress.setFormat(text)
 
     def _update_queue(self) -> None:
-        """Say which jobs wait behind the run; the status bar says so once per job."""
-        if not self.is_live:
-            return
-        waiting = self.host.waiting("train")
-        for jid, name in waiting.items():
-            if jid not in self._announced:
-                self._announced.add(jid)
-                self.host.status(f"{name} is queued: the worker is training. Stop the run to do it now.")
+        """Say which jobs wait for the current step to end (they run before the next one)."""
+        waiting = self.host.waiting("train") if self.is_live else {}
         text = queue_text(waiting)
         if self.form.queue_label.text() != text:
             self.form.queue_label.setText(text)

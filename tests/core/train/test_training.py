@@ -201,6 +201,26 @@ def test_pause_resume_and_stop_from_another_thread(folders, tmp_path):
     assert state["step"] == trainer.step
 
 
+def test_between_steps_serves_others_and_is_no_training_time(folders, tmp_path):
+    """The app's hook: called before every step and while paused; its time is not the run's."""
+    cfg = tiny_config(folders, iters=4, val=None, save_every=100)
+    Trainer(cfg, tmp_path / "straight").run()
+    calls = []
+
+    def serve():
+        calls.append(time.perf_counter())
+        time.sleep(0.2)  # someone else's job
+
+    trainer = Trainer(cfg, tmp_path / "served", between_steps=serve)
+    assert trainer.run().reason == "completed"
+    assert len(calls) == 4  # once before each step
+    assert trainer._idle_s >= 0.8 and trainer._elapsed() < time.perf_counter() - calls[0] - 0.6
+    rates = [r["it_s"] for r in RunFolder(tmp_path / "served").read_metrics()]
+    assert min(rates) > 1 / 0.2  # the speed is the training's own, not diluted by the 0.2 s jobs
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "served")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # serving changes nothing of the run
+
+
 def test_stop_interrupts_a_long_step(folders, tmp_path):
     # The light model takes seconds per step on a CPU; stop() must not wait for the step to end.
     big = tmp_path / "big"

@@ -45,7 +45,7 @@ def past_runs(folders, tmp_path_factory):
 
 def make_window(qtbot, tmp_path, name="settings.ini"):
     win = helpers.make_window(qtbot, tmp_path, name=name)
-    win.training_dock.show()
+    win.show_training()
     return win, win.training_panel
 
 
@@ -81,21 +81,24 @@ def ended(panel):
 # --------------------------------------------------------------------------- the dock
 
 
-def test_install_adds_a_dock_and_a_view_menu_toggle(window):
-    win, panel = window
-    dock = win.findChild(QDockWidget, "training-dock")
-    assert dock is win.training_dock and dock.windowTitle() == "Training" and dock.widget() is panel
-    assert win.dockWidgetArea(dock) == Qt.BottomDockWidgetArea
+def test_training_is_a_page_beside_compare_and_leaves_the_viewer_its_room(qtbot, tmp_path):
+    win = helpers.make_window(qtbot, tmp_path)
+    panel = win.training_panel
+    assert win.pages.count() == 2 and win.pages.currentWidget() is win.compare  # the viewer comes first
+    assert win.compare.height() > 600  # nothing docked under it (a 1400x900 window)
     view = next(a.menu() for a in win.menuBar().actions() if a.text().replace("&", "") == "View")
-    action = next(a for a in view.actions() if a.text() == "Training Panel")
-    assert action.shortcut() == QKeySequence("Ctrl+T") and action.isCheckable()
+    action = next(a for a in view.actions() if a.text().replace("&", "") == "Training")
+    assert action.shortcut() == QKeySequence("Ctrl+T")
+    win.inspector_dock.show()
     action.trigger()
-    assert not dock.isVisible()
+    assert win.pages.currentWidget() is panel and panel.isVisible() and panel.height() > 600
+    assert not win.inspector_dock.isVisible()  # the inspector belongs to the comparison
     action.trigger()
-    assert dock.isVisible()
+    assert win.pages.currentWidget() is win.compare and win.inspector_dock.isVisible()
+    win.worker.shutdown()
 
 
-def test_dock_starts_hidden_then_remembers_its_layout(qtbot, tmp_path):
+def test_every_launch_starts_on_compare_with_its_docks(qtbot, tmp_path):
     from nlsn_gui.qt.main_window import MainWindow
 
     QApplication.instance().setProperty("nlsn_quiet", True)
@@ -103,14 +106,14 @@ def test_dock_starts_hidden_then_remembers_its_layout(qtbot, tmp_path):
     first = MainWindow(settings=QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(first)
     first.show()
-    assert first.training_dock.isHidden()
-    first.act_training.trigger()
-    first._save_settings()
+    first.inspector_dock.show()
+    first.show_training()
+    first._save_settings()  # closed on the Training page
     first.worker.shutdown()
     second = MainWindow(settings=QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(second)
     second.show()
-    assert second.training_dock.isVisible()
+    assert second.pages.currentWidget() is second.compare and second.inspector_dock.isVisible()
     second.worker.shutdown()
 
 
@@ -126,15 +129,25 @@ def test_start_pause_resume_stop(qtbot, window, folders, tmp_path):
     assert not panel.controls.start_button.isEnabled() and panel.controls.pause_button.isEnabled() and panel.controls.stop_button.isEnabled()
     assert not panel.form.preset_box.isEnabled()  # the form is locked while the run lives
 
-    # other jobs queue behind the run, and the panel and status bar say so
-    waited = []
-    job = win.worker.submit("Upscaling ×2", lambda ctx: waited.append(True))
-    qtbot.waitUntil(lambda: "Upscaling ×2" in panel.queue_text(), timeout=5000)
-    assert "queued" in win.status_label.text()
+    # other jobs run between two steps while the run trains; the status bar follows the run
+    ran = []
+    job = win.worker.submit("Upscaling ×2", lambda ctx: ran.append(panel.trainer.step))
+    qtbot.waitUntil(lambda: job not in win.worker.pending(), timeout=TIMEOUT)
+    assert len(ran) == 1 and panel.is_live and panel.state == "running"
+    qtbot.waitUntil(lambda: panel.trainer.step > ran[0] + 1, timeout=TIMEOUT)  # and the run goes on
+    qtbot.waitUntil(lambda: win.training_badge.text().startswith("Training run: ")
+                    and "/ 100,000" in win.training_badge.text(), timeout=5000)
+    assert "after the current training step" not in panel.queue_text()
 
     panel.controls.pause_button.click()
     qtbot.waitUntil(lambda: panel.state == "paused", timeout=TIMEOUT)
     assert panel.controls.resume_button.isEnabled() and not panel.controls.pause_button.isEnabled()
+    qtbot.waitUntil(lambda: "paused" in panel.controls.stats_label.text(), timeout=5000)
+    assert "it/s" not in panel.controls.stats_label.text() and "ETA" not in panel.controls.stats_label.text()
+    qtbot.waitUntil(lambda: "paused at" in win.training_badge.text(), timeout=5000)
+    served = []
+    job = win.worker.submit("Inspecting", lambda ctx: served.append(True))  # served while paused too
+    qtbot.waitUntil(lambda: served == [True], timeout=5000)
     frozen = panel.trainer.step
     refreshes = panel._refreshes
     qtbot.waitUntil(lambda: panel._refreshes >= refreshes + 3, timeout=5000)  # ~0.75 s of timer ticks
@@ -151,8 +164,6 @@ def test_start_pause_resume_stop(qtbot, window, folders, tmp_path):
     assert torch.load(checkpoint, weights_only=True)["step"] == panel.trainer.step
     assert "Stopped at step" in panel.message_text()
     assert panel.controls.start_button.isEnabled() and not panel.controls.stop_button.isEnabled()
-    qtbot.waitUntil(lambda: job not in win.worker.pending(), timeout=TIMEOUT)
-    assert waited == [True]  # the queued job ran once the worker was free
 
 
 def test_closing_during_a_run_stops_it_cleanly(qtbot, window, folders, tmp_path):
@@ -164,6 +175,29 @@ def test_closing_during_a_run_stops_it_cleanly(qtbot, window, folders, tmp_path)
     assert ended(panel) and panel.state == "stopped"
     assert (tmp_path / "run" / "checkpoints" / "last.pt").is_file()
     assert (tmp_path / "run" / "model_last.safetensors").is_file()
+
+
+def test_open_and_upscale_while_a_run_trains(qtbot, window, folders, tmp_path):
+    win, panel = window
+    helpers.use_model(qtbot, win, helpers.save_tiny(tmp_path / "tiny.safetensors"))
+    set_up(panel, folders, tmp_path / "run", iters=100_000)
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.history.step >= 2, timeout=TIMEOUT)
+    assert not win.cancel_button.isEnabled()  # nothing of the window's to cancel: the run has Stop
+    win.pages.show_page(win.compare)
+    win.open_image(Image(smooth_image(20, 24)), name="while training")
+    qtbot.waitUntil(lambda: win.doc is not None and win.upscale_button.isEnabled(), timeout=TIMEOUT)
+    win.upscale()
+    assert win.cancel_button.isEnabled()  # the window's job can be cancelled
+    qtbot.waitUntil(lambda: win.doc.has_result, timeout=TIMEOUT)
+    assert panel.is_live and panel.state == "running"  # served between two steps
+    step = panel.trainer.step
+    qtbot.waitUntil(lambda: panel.trainer.step > step, timeout=TIMEOUT)  # then the run went on
+    assert not win.cancel_button.isEnabled() and win.upscale_button.isEnabled()
+    assert "NLSN ×2" in win.status_label.text()
+    panel.stop()
+    qtbot.waitUntil(lambda: ended(panel), timeout=TIMEOUT)
+    assert "after the current training step" not in panel.queue_text()  # no note left behind
 
 
 def test_the_windows_cancel_leaves_the_run_alone(qtbot, window, folders, tmp_path):
