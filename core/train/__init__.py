@@ -2,6 +2,7 @@
 
 from core.train.config import PRECISIONS, TrainConfig
 from core.train.dist import DistContext, dist_from_env
+from core.train.estimate import StepEstimate, estimate_step
 from core.train.events import (
     CheckpointEvent,
     DataEvent,
@@ -20,6 +21,8 @@ from core.train.validation import stack_previews
 from core.train.warmup import warm_up
 
 __all__ = [
+    "StepEstimate",
+    "estimate_step",
     "PRECISIONS",
     "CheckpointEvent",
     "DataEvent",

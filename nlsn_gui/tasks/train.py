@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from core.train import FinishedEvent, Trainer
+from core.train import FinishedEvent, StepEstimate, TrainConfig, Trainer, estimate_step
 
 
 def train_job(trainer: Trainer, ended: threading.Event):
@@ -29,5 +29,14 @@ def train_job(trainer: Trainer, ended: threading.Event):
         finally:
             watching.set()
             ended.set()
+
+    return run
+
+
+def estimate_job(config: TrainConfig):
+    """Time one training step of ``config`` on its device."""
+
+    def run(ctx) -> StepEstimate:
+        return estimate_step(config, cancelled=ctx.cancelled)
 
     return run

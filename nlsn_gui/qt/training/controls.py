@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPus
 
 BUTTONS = (
     ("start", "Start", "Start a new run with the settings of the Setup tab"),
-    ("pause", "Pause", "Pause after the current step (the worker stays reserved for the run)"),
+    ("pause", "Pause", "Pause after the current step (the app keeps working meanwhile; the run keeps its memory)"),
     ("resume", "Resume", "Continue the paused run"),
     ("stop", "Stop", "Stop within a second and save a checkpoint (Resume run… continues it)"),
 )

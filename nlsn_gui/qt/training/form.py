@@ -35,7 +35,7 @@ from core.network import PRESETS, describe
 from core.train import TrainConfig, default_data_dirs, default_val_dir
 from nlsn_gui.qt.training.path_field import PathField
 from nlsn_gui.state.store import Store, read_list
-from nlsn_gui.state.training import QUEUE_HINT, SETTINGS, default_run_dir
+from nlsn_gui.state.training import QUEUE_HINT, SETTINGS, default_run_dir, device_defaults
 from resources import MODELS_DIR
 
 # The number boxes of the form, by TrainConfig field (also their settings key).
@@ -56,6 +56,7 @@ class SetupForm(QScrollArea):
     def __init__(self, store: Store, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        self.defaults = device_defaults(available_devices()[0])  # what Auto resolves to
         self.resume_dir: Path | None = None
         self.resume_config: TrainConfig | None = None
         self._out_auto = True
@@ -71,6 +72,10 @@ class SetupForm(QScrollArea):
         self.setWidget(content)
         self.restore()
 
+    def timing_widgets(self) -> tuple[QWidget, ...]:
+        """The settings a step's time depends on."""
+        return (self.scale_box, self.preset_box, self.patch_spin, self.batch_spin, self.device_box,
+                self.precision_box)
 
     def _pair_row(self, left: QWidget, label: str, right: QWidget, *, stretch_left: bool = True) -> QHBoxLayout:
         """One form row holding two fields: ``left``, then ``label`` and ``right``.
@@ -100,7 +105,7 @@ class SetupForm(QScrollArea):
             label.setFixedWidth(width)
 
     def _build(self) -> QFormLayout:
-        defaults = TrainConfig()
+        defaults = self.defaults
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
@@ -170,6 +175,11 @@ class SetupForm(QScrollArea):
                                       tip="Raise the learning rate linearly over the first steps (paper: 0). "
                                           "Useful when starting from a model: a fresh optimizer's first updates are full-size.")
         form.addRow("Iterations", self._pair_row(self.iters_spin, "Warm-up", self.warmup_spin))
+        self.time_label = QLabel()
+        self.time_label.setWordWrap(True)
+        self.time_label.setToolTip("One step of this configuration, timed on its device (validations and "
+                                   "checkpoints come on top); the live speed takes over once the run starts")
+        form.addRow("", self.time_label)
 
         self.lr_edit = QLineEdit(f"{defaults.lr:g}")
         validator = QDoubleValidator(0.0, 10.0, 12, self.lr_edit)
@@ -280,7 +290,7 @@ class SetupForm(QScrollArea):
     # ------------------------------------------------------------------ remembered settings
 
     def restore(self) -> None:
-        s, defaults = self.store, TrainConfig()
+        s, defaults = self.store, self.defaults
         saved = s.value(f"{SETTINGS}/data")
         self.set_training_folders([str(p) for p in default_data_dirs()] if saved is None
                                   else read_list(s, f"{SETTINGS}/data"))

@@ -16,9 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
-    QLabel,
     QMessageBox,
-    QPlainTextEdit,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -39,9 +37,11 @@ from core.train import (
 from nlsn_gui.qt.host import Host
 from nlsn_gui.qt.training.controls import ControlBar
 from nlsn_gui.qt.training.form import SetupForm
+from nlsn_gui.qt.training.messages import Messages
 from nlsn_gui.qt.training.plots import TrainingPlots
 from nlsn_gui.qt.training.previews import Previews
 from nlsn_gui.qt.training.runs import RunsTab
+from nlsn_gui.qt.training.timing import StepTiming
 from nlsn_gui.state.jobs import Job
 from nlsn_gui.state.training import (
     STATE_TEXT,
@@ -59,7 +59,6 @@ from nlsn_gui.tasks.train import train_job
 REFRESH_MS = 250  # plots and labels are redrawn at most 4 times a second
 FOLLOW_EVERY = 8  # refreshes between re-reads of metrics.jsonl for runs not trained here
 CLOSE_WAIT_S = 30.0  # how long closing waits for a stopped run to save its checkpoint
-BANNER_COLOURS = {"error": "224, 68, 62", "warning": "196, 156, 48", "info": "64, 156, 255"}
 
 
 class TrainingPanel(QWidget):
@@ -98,12 +97,11 @@ class TrainingPanel(QWidget):
             button.clicked.connect(lambda _checked=False, slot=slot: slot())
         self.controls.use_button.clicked.connect(lambda: self.use_model())
         outer.addWidget(self.controls)
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.banner.hide()
-        outer.addWidget(self.banner)
+        self.messages = Messages()
+        self.log = self.messages.log
+        outer.addWidget(self.messages.banner)
         self.form = SetupForm(self.host.settings)
+        self.timing = StepTiming(self.host, self.form)
         self.form.resumeChosen.connect(self.prepare_resume)
         self.form.new_run_button.clicked.connect(self.new_run)
         self.runs_tab = RunsTab(RunList(self.host.settings))
@@ -114,10 +112,6 @@ class TrainingPanel(QWidget):
         self.runs_tab.addChosen.connect(self._add_chosen)
         self.runs_tab.checkedChanged.connect(self._rebuild_overlays)
         self.runs_tab.selectionChanged.connect(self._update_controls)
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(1000)
-        self.log.setPlaceholderText("Messages of the run appear here.")
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for page, title in ((self.form, "Setup"), (self.runs_tab, "Runs"), (self.log, "Log")):
@@ -137,25 +131,10 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ messages
 
     def show_message(self, text: str, level: str = "info") -> None:
-        """A readable line above the plots (errors in red); also kept in the log."""
-        rgb = BANNER_COLOURS.get(level, BANNER_COLOURS["info"])
-        self.banner.setStyleSheet(f"QLabel {{ border: 1px solid rgb({rgb}); border-radius: 3px; padding: 4px 8px;"
-                                  f" background: rgba({rgb}, 38); }}")
-        self.banner.setText({"error": "Error: "}.get(level, "") + text)
-        self.banner.show()
-        self._log_line(level, text)
-
-    def clear_message(self) -> None:
-        self.banner.hide()
-        self.banner.clear()
+        self.messages.show(text, level)
 
     def message_text(self) -> str:
-        """The line shown above the plots ('' when none)."""
-        return "" if self.banner.isHidden() else self.banner.text()
-
-    def _log_line(self, level: str, text: str) -> None:
-        mark = {"warning": "warning: ", "error": "error: "}.get(level, "")
-        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {mark}{text}")
+        return self.messages.text()
 
     # ------------------------------------------------------------------ the run
 
@@ -189,11 +168,11 @@ class TrainingPanel(QWidget):
             self.show_message(str(err), "error")
             return False
         self.form.save()
-        self.clear_message()
+        self.messages.clear()
         gc.freeze()  # see core.train.warmup: full collections stay short during the run
         run = self._run = LiveRun(trainer=trainer, history=history, run_dir=run_dir)
         self._show_history(history)
-        self._log_line("info", f"{'resuming' if resume else 'starting'} {run_dir}")
+        self.messages.line("info", f"{'resuming' if resume else 'starting'} {run_dir}")
         run.job_id = self.host.submit(
             Job("train", "Training", window=False, started=self._job_started,
                 done=lambda result, run=run: self._job_finished(run, result),
@@ -257,7 +236,7 @@ class TrainingPanel(QWidget):
         self.host.status("Stopping the training run (saving a checkpoint)…")
         self.stop()
         if not self.wait_for_end():
-            self._log_line("warning", "the run did not end in time; its last checkpoint is kept")
+            self.messages.line("warning", "the run did not end in time; its last checkpoint is kept")
         return True
 
     def _job_started(self) -> None:
@@ -306,7 +285,7 @@ class TrainingPanel(QWidget):
         self.add_run(run_dir)
         self.open_run(run_dir)
         self.tabs.setCurrentIndex(0)
-        self.clear_message()
+        self.messages.clear()
         self._update_controls()
         return True
 
@@ -351,7 +330,7 @@ class TrainingPanel(QWidget):
             return False
         self.add_run(run_dir)
         self._show_history(history)
-        self.clear_message()
+        self.messages.clear()
         return True
 
     def _rebuild_overlays(self) -> None:
@@ -435,7 +414,7 @@ class TrainingPanel(QWidget):
         self._shown_version, self._shown_state, self._snap = snap.version, self.state, snap
         self.plots.mark(snap)
         for level, text in self.history.messages(self._shown_messages):
-            self._log_line(level, text)
+            self.messages.line(level, text)
             self._shown_messages += 1
         self.previews.update(snap)
         iters = snap.iters or self.history.config.get("iters")
@@ -469,6 +448,7 @@ class TrainingPanel(QWidget):
         self.controls.resume_button.setEnabled(live and state in ("paused", "pausing"))
         self.controls.stop_button.setEnabled(live and state != "stopping")
         self.form.set_live(live)
+        self.timing.set_enabled(not live)
         self.runs_tab.set_enabled(live=live)
         has_run = self.history is not None and self.history.run_dir is not None
         self.controls.use_button.setEnabled(has_run)
@@ -483,4 +463,5 @@ class TrainingPanel(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         warm_up()  # in the background, while the user reads the form
+        self.timing.wake()
         super().showEvent(event)

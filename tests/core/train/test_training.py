@@ -675,3 +675,14 @@ def test_check_setup_explains_what_is_wrong(folders, tmp_path):
         check_setup(tiny_config(folders, init_from=str(light)), tmp_path / "new")
     check_setup(tiny_config(folders, preset="light", init_from=str(light)), tmp_path / "new")
     check_setup(tiny_config(folders, preset="light", scale=3, init_from="nlsn-light-x2"), tmp_path / "new")
+
+
+def test_a_step_is_timed_without_touching_the_global_rng():
+    from core.train import estimate_step
+
+    state = torch.random.get_rng_state()
+    small = estimate_step(TrainConfig(preset="tiny", batch=1, patch=12))
+    large = estimate_step(TrainConfig(preset="tiny", batch=64, patch=12))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert small.device == "cpu" and 0 < small.seconds < large.seconds  # 64 patches: scaled from 4
+    assert large.run_seconds(1000) == pytest.approx(1000 * large.seconds)

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
-from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from core.image import Image, load_image  # noqa: E402
 from core.train import RunFolder, RunHistory, TrainConfig, Trainer, smooth  # noqa: E402
@@ -117,6 +117,20 @@ def test_every_launch_starts_on_compare_with_its_docks(qtbot, tmp_path):
     second.worker.shutdown()
 
 
+def test_on_a_cpu_the_form_starts_with_a_run_that_finishes_and_says_how_long(qtbot, tmp_path):
+    win = helpers.make_window(qtbot, tmp_path)  # fresh settings
+    win.show_training()
+    form = win.training_panel.form
+    assert (form.iters_spin.value(), form.batch_spin.value()) == (2_000, 4)  # not 1,000,000 x 16: weeks
+    choose(form.preset_box, "tiny")
+    qtbot.waitUntil(lambda: "steps in about" in form.time_label.text(), timeout=TIMEOUT)
+    assert form.time_label.text().startswith("About ") and "this CPU: 2,000 steps" in form.time_label.text()
+    jobs = len(win.training_panel.timing.estimates)
+    form.iters_spin.setValue(4_000)  # only the sum changes: no new timing
+    assert "4,000 steps" in form.time_label.text() and len(win.training_panel.timing.estimates) == jobs
+    win.worker.shutdown()
+
+
 # --------------------------------------------------------------------------- controls
 
 
@@ -137,7 +151,7 @@ def test_start_pause_resume_stop(qtbot, window, folders, tmp_path):
     qtbot.waitUntil(lambda: panel.trainer.step > ran[0] + 1, timeout=TIMEOUT)  # and the run goes on
     qtbot.waitUntil(lambda: win.training_badge.text().startswith("Training run: ")
                     and "/ 100,000" in win.training_badge.text(), timeout=5000)
-    assert "after the current training step" not in panel.queue_text()
+    qtbot.waitUntil(lambda: "after the current training step" not in panel.queue_text(), timeout=5000)
 
     panel.controls.pause_button.click()
     qtbot.waitUntil(lambda: panel.state == "paused", timeout=TIMEOUT)
@@ -197,7 +211,7 @@ def test_open_and_upscale_while_a_run_trains(qtbot, window, folders, tmp_path):
     assert "NLSN ×2" in win.status_label.text()
     panel.stop()
     qtbot.waitUntil(lambda: ended(panel), timeout=TIMEOUT)
-    assert "after the current training step" not in panel.queue_text()  # no note left behind
+    qtbot.waitUntil(lambda: "after the current training step" not in panel.queue_text(), timeout=5000)  # no note left
 
 
 def test_the_windows_cancel_leaves_the_run_alone(qtbot, window, folders, tmp_path):

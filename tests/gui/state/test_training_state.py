@@ -7,9 +7,20 @@ from pathlib import Path
 
 import numpy as np
 
-from core.train import FinishedEvent, HistorySnapshot, RunHistory
+from core.train import FinishedEvent, HistorySnapshot, RunHistory, StepEstimate, TrainConfig
 from tests.gui.state.store import MemoryStore
-from nlsn_gui.state.training import LiveRun, RunList, finished_text, progress_of, queue_text, stats_text, view_state
+from nlsn_gui.state.training import (
+    LiveRun,
+    RunList,
+    brief_text,
+    device_defaults,
+    expected_text,
+    finished_text,
+    progress_of,
+    queue_text,
+    stats_text,
+    view_state,
+)
 
 
 class FakeTrainer:
@@ -53,6 +64,11 @@ def test_texts_about_a_run():
     assert stats_text(preparing, iters=100, live=True) == "preparing the training images: 3 / 12"
     assert progress_of(preparing, iters=100) == (0.25, "images 25%")
     assert "Upscaling ×2" in queue_text({5: "Upscaling ×2"})
+    paused = stats_text(snap, iters=100, live=True, paused=True)
+    assert paused == "step 20 / 100  ·  paused  ·  3.0 GB  ·  loss 0.1000"  # no frozen speed or ETA
+    assert brief_text("running", snap, iters=100, name="r") == "Training r: 20 / 100 · ETA 0:32"
+    assert brief_text("paused", snap, iters=100, name="r") == "Training r: paused at 20 / 100"
+    assert brief_text("preparing", None, iters=100, name="r") == "Training r: preparing…"
     text, level = finished_text(FinishedEvent(7, "diverged", "the loss exploded: Try a lower --lr."), Path("r"))
     assert level == "error" and "learning rate" in text and "--lr" not in text
 
@@ -70,3 +86,15 @@ def test_run_list_remembers_order_and_ticks(tmp_path):
     assert again.overlays(current=None) == []  # b is no run (no config.json): left out
     again.remove(b)
     assert RunList(store).paths == [str(a)] and RunList(store).checked_runs() == []
+
+
+def test_defaults_fit_the_device_and_the_form_says_how_long():
+    assert device_defaults("cuda") == TrainConfig()  # a GPU: the paper's recipe
+    cpu = device_defaults("cpu")
+    assert (cpu.iters, cpu.batch, cpu.preset) == (2_000, 4, "light") and cpu.val_every <= cpu.iters
+    assert expected_text(StepEstimate(1.04, "cpu"), iters=2_000) == "About 1.04 s a step on this CPU: 2,000 steps in about 35 min"
+    gpu = expected_text(StepEstimate(0.12, "cuda:0"), iters=1_000_000)
+    assert gpu == "About 0.12 s a step on CUDA:0: 1,000,000 steps in about 33 h 20 min (more than a day: " \
+                  "fewer iterations, a smaller batch?)"
+    assert expected_text(StepEstimate(3.5, "cpu"), iters=1_000_000).endswith("a smaller batch or a GPU?)")
+    assert expected_text(None, iters=10, timing=True) == "Timing one step on this device…"
