@@ -221,3 +221,23 @@ def brief_text(state: str, snap: HistorySnapshot | None, *, iters: int | None, n
         eta = f" · ETA {format_duration(snap.eta_s)}" if math.isfinite(snap.eta_s) else ""
         return f"Training {name}: {where}{eta}"
     return f"Training {name}: {state} at {where}"
+
+
+def run_line(name: str, snap: HistorySnapshot, *, iters: int | None, state: str) -> str:
+    """A run in the Runs list: its name, how far it got, its best PSNR and how it stands."""
+    parts = [f"{snap.step:,}" + (f" / {iters:,}" if iters else "") + " steps"]
+    if snap.best_step is not None:
+        parts.append(f"best {snap.best_psnr:.2f} dB")
+    parts.append(state)
+    return f"{name}  —  " + " · ".join(parts)
+
+
+def describe_run(run_dir: Path) -> str:
+    """:func:`run_line` of a run folder, read from its files."""
+    try:
+        history = RunHistory.from_metrics(run_dir, max_previews=1)
+    except NLSNError:
+        return f"{run_dir.name}  —  not readable"
+    iters = history.config.get("iters")
+    return run_line(run_dir.name, history.snapshot(), iters=iters if isinstance(iters, int) else None,
+                    state=history.state)

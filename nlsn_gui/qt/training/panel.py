@@ -47,6 +47,7 @@ from nlsn_gui.state.training import (
     STATE_TEXT,
     LiveRun,
     brief_text,
+    run_line,
     RunList,
     finished_text,
     progress_of,
@@ -405,6 +406,8 @@ class TrainingPanel(QWidget):
         if summary != self._summary:
             self._summary = summary
             self.summaryChanged.emit(summary)
+            if snap is not None:
+                self.runs_tab.set_line(run.run_dir, run_line(run.run_dir.name, snap, iters=iters, state=run.state()))
 
     def summary(self) -> str:
         return self._summary

@@ -62,6 +62,8 @@ class TrainingPlots(QWidget):
         self.psnr_plot = self._plot("psnr", "Validation PSNR (dB)", grid, 0, 1)
         self.lr_plot = self._plot("lr", "Learning rate", grid, 1, 0)
         self.ssim_plot = self._plot("ssim", "Validation SSIM", grid, 1, 1)
+        for plot in (self.psnr_plot, self.lr_plot, self.ssim_plot):
+            plot.setXLink(self.loss_plot)  # one step axis for all four
         self._empty_ranges()
         self.loss_legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.psnr_legend = self.psnr_plot.addLegend(offset=(-8, -8), labelTextSize="8pt")
@@ -73,7 +75,8 @@ class TrainingPlots(QWidget):
             "lr": self.lr_plot.plot(pen=pg.mkPen(live, width=2)),
             "psnr": self.psnr_plot.plot(pen=pg.mkPen(live, width=2), symbol="o", symbolSize=5, symbolBrush=live,
                                         symbolPen=None),
-            "ssim": self.ssim_plot.plot(pen=pg.mkPen(live, width=2)),
+            "ssim": self.ssim_plot.plot(pen=pg.mkPen(live, width=2), symbol="o", symbolSize=5, symbolBrush=live,
+                                        symbolPen=None),  # a first validation is one point: it must show
             "best": self.psnr_plot.plot(pen=None, symbol="star", symbolSize=16, symbolBrush=QColor("#ffcc00"),
                                         symbolPen=pg.mkPen(QColor("#a07800"))),
         }
@@ -161,8 +164,13 @@ class TrainingPlots(QWidget):
         detail = f"  ·  {cfg.get('preset')} ×{cfg.get('scale')}" if cfg else ""
         self.run_title.setText(f"{name}{detail}")
         self.run_title.setToolTip(str(history.run_dir or ""))
+        for curve in self.curves.values():  # nothing of the run before: not its curves, nor its axes
+            curve.setData([], [])
+        self._set_title(self.psnr_plot, "Validation PSNR (dB)")
+        self.lr_plot.getAxis("left").setTicks(None)
+        self._empty_ranges()
         for plot in (self.loss_plot, self.psnr_plot, self.lr_plot, self.ssim_plot):
-            plot.enableAutoRange()
+            plot.enableAutoRange(x=plot is self.loss_plot, y=plot is not self.lr_plot)
 
     def mark(self, snap: HistorySnapshot) -> None:
         """Mark the plots whose data ``snap`` changed."""
@@ -191,9 +199,13 @@ class TrainingPlots(QWidget):
             self.curves["loss_ema"].setData(snap.steps[:n], ema[:n])
         elif key == "lr":
             self.curves["lr"].setData(snap.steps, snap.lrs)
-            top = max((v for v in snap.lrs.tolist() if math.isfinite(v)), default=0.0)
+            rates = sorted({v for v in snap.lrs.tolist() if math.isfinite(v)})
+            top = rates[-1] if rates else 0.0
             if top > 0:  # from zero, so a halving reads as one (and a constant rate gets an axis)
                 self.lr_plot.setYRange(0, top * 1.15, padding=0)
+            # A schedule of a few rates is labelled at those rates (a constant one: at itself and 0).
+            few = [0.0, *rates] if 0 < len(rates) <= 4 else None
+            self.lr_plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in few]] if few else None)
         elif key == "ssim":
             self.curves["ssim"].setData(snap.val_steps, snap.ssim)
         elif key == "psnr":

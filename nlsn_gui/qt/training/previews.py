@@ -48,7 +48,13 @@ class Previews(QWidget):
         self._follow = True  # the slider stays on the newest validation until moved back
 
     def show_history(self, history: RunHistory) -> None:
+        """Another run in view: nothing of the one before stays (its crops are not this run's)."""
         self.history, self.steps, self._follow = history, [], True
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, 0)
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(False)
+        self._show(0)
 
     def update(self, snap: HistorySnapshot) -> None:
         """New previews in ``snap``: the slider follows the newest unless moved back."""

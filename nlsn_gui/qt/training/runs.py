@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
-from nlsn_gui.state.training import RunList
+from nlsn_gui.state.training import RunList, describe_run
 
 
 class RunsTab(QWidget):
@@ -58,7 +58,7 @@ class RunsTab(QWidget):
         return button
 
     def _insert(self, run_dir: Path, *, checked: bool) -> QListWidgetItem:
-        item = QListWidgetItem(run_dir.name)
+        item = QListWidgetItem(describe_run(run_dir))
         item.setData(Qt.UserRole, str(run_dir))
         item.setToolTip(str(run_dir))
         item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
@@ -82,6 +82,15 @@ class RunsTab(QWidget):
             item.setCheckState(Qt.Checked)
         self.list.blockSignals(False)
         self.list.setCurrentItem(item)
+
+    def set_line(self, run_dir: Path, text: str) -> None:
+        """What the list says about ``run_dir`` (the live run's line follows it)."""
+        item = self.item(run_dir)
+        if item is not None and item.text() != text:
+            item.setText(text)
+
+    def refresh_line(self, run_dir: Path) -> None:
+        self.set_line(run_dir, describe_run(run_dir))
 
     def check(self, run_dir: Path) -> None:
         item = self.item(run_dir)

@@ -296,6 +296,40 @@ def test_plots_previews_and_use_this_model(qtbot, window, folders, tmp_path):
     assert "model_last" in win.status_label.text()
 
 
+def test_a_new_run_starts_clean_and_the_run_list_says_how_runs_stand(qtbot, window, folders, tmp_path):
+    win, panel = window
+    set_up(panel, folders, tmp_path / "first", iters=6)
+    assert panel.start()
+    qtbot.waitUntil(lambda: ended(panel), timeout=TIMEOUT)
+    panel.refresh()
+    assert panel.previews.image() is not None and len(panel.plots.plot_data("psnr")[0]) == 2
+    line = panel.runs_tab.item(tmp_path / "first").text()
+    assert line.startswith("first  —  6 / 6 steps · best ") and line.endswith(" dB · completed")
+    # the lr plot of a constant rate is labelled at that rate and 0, not at ten in-between values
+    ticks = panel.plots.lr_plot.getAxis("left")._tickLevels
+    assert [v for v, _ in ticks[0]] == [0.0, 1e-3]
+    # one step axis for all four plots
+    ranges = {k: tuple(round(v, 6) for v in p.getViewBox().viewRange()[0]) for k, p in
+              (("loss", panel.plots.loss_plot), ("lr", panel.plots.lr_plot), ("psnr", panel.plots.psnr_plot),
+               ("ssim", panel.plots.ssim_plot))}
+    assert len(set(ranges.values())) == 1, ranges
+
+    set_up(panel, folders, tmp_path / "second", iters=100_000)
+    panel.form.val_every_spin.setValue(4)
+    assert panel.start()  # until its first validation, nothing of the first run shows
+    assert panel.previews.image() is None and "Crops of the validation" in panel.previews.empty.text()
+    assert panel.previews.stack.currentWidget() is panel.previews.empty
+    assert len(panel.plots.plot_data("psnr")[0]) == 0 and panel.plots.psnr_plot.title_text == "Validation PSNR (dB)"
+    assert panel.plots.psnr_plot.getViewBox().viewRange()[1] == pytest.approx([19.0, 41.0])  # the empty axes
+    qtbot.waitUntil(lambda: len(panel.history.snapshot().val_steps) >= 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: len(panel.plots.plot_data("ssim")[0]) >= 1, timeout=5000)
+    assert panel.plots.curves["ssim"].opts["symbol"] == "o"  # a first validation is a visible point
+    qtbot.waitUntil(lambda: "second  —  " in panel.runs_tab.item(tmp_path / "second").text()
+                    and "running" in panel.runs_tab.item(tmp_path / "second").text(), timeout=5000)
+    panel.stop()
+    qtbot.waitUntil(lambda: ended(panel), timeout=TIMEOUT)
+
+
 def test_start_from_a_x2_model_with_a_warm_up_schedule_and_weight_ema_for_x3(qtbot, window, folders, tmp_path):
     win, panel = window
     set_up(panel, folders, tmp_path / "x2", iters=2)
