@@ -24,6 +24,10 @@ class Tile:
     x0: int
     x1: int
 
+    @property
+    def area(self) -> int:
+        return (self.y1 - self.y0) * (self.x1 - self.x0)
+
 
 def _starts(size: int, tile: int, overlap: int) -> list[int]:
     if tile >= size:

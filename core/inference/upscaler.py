@@ -24,6 +24,7 @@ from core.image import Image, image_tensor, quantise
 from core.image.resize import upscale as bicubic_upscale
 from core.inference.devices import HOST_BYTES_PER_OUTPUT_PIXEL, default_budget, free_memory, peak_bytes, select_device
 from core.inference.ensemble import ENSEMBLE_PASSES, transform, untransform
+from core.inference.work import StageCosts, WorkMeter, stage_kind
 from core.inference.tiles import DEFAULT_OVERLAP, MIN_TILE, Tile, blend_weight, plan_tiles, transposed
 from core.network import NLSN
 
@@ -63,6 +64,7 @@ class Upscaler:
         self.memory_budget = memory_budget
         self.overlap = overlap
         self.last_run = RunInfo()
+        self.costs = StageCosts(scale=model.scale)  # what its stages take here, for steady progress
 
     @property
     def scale(self) -> int:
@@ -111,24 +113,31 @@ class Upscaler:
         _, _, h, w = lr.shape
         tiles = plan_tiles(h, w, max_positions=self.max_positions(), overlap=self.overlap)
         stages = self._stages()
-        total = len(transforms) * len(tiles) * len(stages)
-        state = {"done": 0, "pass": 1, "tile": 1}
+        kinds = [stage_kind(self.model, stage) for stage in stages]
+        meter = WorkMeter(self.costs, kinds, pixels=[t.area for t in tiles], passes=len(transforms))
+        state = {"pass": 1, "tile": 1, "pixels": tiles[0].area, "started": 0.0}
 
         def on_stage(_module, _inputs) -> None:
             if cancel is not None and cancel():
                 raise Cancelled()
-            state["done"] += 1
+            state["started"] = time.perf_counter()
+
+        def after_stage(module, _inputs, _output) -> None:
+            kind = kinds[stage_index[id(module)]]
+            fraction = meter.stage_done(kind, pixels=state["pixels"], seconds=time.perf_counter() - state["started"])
             if progress is not None:
                 where = f"pass {state['pass']}/{len(transforms)}" if len(transforms) > 1 else ""
                 if len(tiles) > 1:
                     where += (", " if where else "") + f"tile {state['tile']}/{len(tiles)}"
-                progress(min(state["done"] / total, 1.0), where)
+                progress(fraction, where)
 
         def check_cancel() -> None:
             if cancel is not None and cancel():
                 raise Cancelled()
 
+        stage_index = {id(m): i for i, m in enumerate(stages)}
         handles = [m.register_forward_pre_hook(on_stage) for m in stages]
+        handles += [m.register_forward_hook(after_stage) for m in stages]
         try:
             with interruptible(check_cancel):  # also checked between blocks of the sparse attention
                 acc = torch.zeros(1, 3, h * self.scale, w * self.scale)
@@ -142,6 +151,7 @@ class Upscaler:
         finally:
             for handle in handles:
                 handle.remove()
+        meter.finish()
         self.last_run = RunInfo(
             seconds=time.perf_counter() - start,
             tiles=len(tiles),
@@ -173,7 +183,7 @@ class Upscaler:
         acc = torch.zeros(1, 3, h * s, w * s)
         weight = torch.zeros(1, 1, h * s, w * s)
         for tile_no, tile in enumerate(tiles, start=1):
-            state["tile"] = tile_no
+            state["tile"], state["pixels"] = tile_no, tile.area
             out = self._forward(x[:, :, tile.y0 : tile.y1, tile.x0 : tile.x1], generator)
             wt = blend_weight(tile, tiles, s)
             ys, xs = slice(tile.y0 * s, tile.y1 * s), slice(tile.x0 * s, tile.x1 * s)

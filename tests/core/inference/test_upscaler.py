@@ -112,6 +112,33 @@ def test_progress_reaches_one_and_cancel_stops():
     assert len(calls) == 3, "cancellation takes effect at the next stage"
 
 
+def test_progress_is_weighted_by_each_stages_expected_time_then_by_what_it_took():
+    from core.inference.work import PRIOR, StageCosts
+
+    up = Upscaler(tiny(), device="cpu")
+    steps = []
+    up.upscale_tensor(lr_tensor(), progress=lambda f, msg: steps.append(f))
+    increments = np.diff([0.0, *steps[:-1]])  # one per stage: head, body (attention first), tail
+    kinds = ["head", "attention", *["block"] * (len(increments) - 3), "tail"]
+    assert len(kinds) == len(increments) and kinds[1] == "attention"
+    unit = increments[2] / PRIOR["block"]
+    for kind, inc in zip(kinds, increments):  # a first run: the priors' proportions
+        assert inc == pytest.approx(unit * up.costs.prior[kind], rel=1e-6)
+    learned = dict(up.costs.learned)
+    assert set(learned) == {"head", "attention", "block", "tail"} and all(v > 0 for v in learned.values())
+    steps.clear()
+    up.upscale_tensor(lr_tensor(), progress=lambda f, msg: steps.append(f))
+    increments = np.diff([0.0, *steps[:-1]])  # the next run: what the first one took
+    assert increments[1] / increments[2] == pytest.approx(learned["attention"] / learned["block"], rel=1e-6)
+
+    costs = StageCosts(scale=4)
+    assert costs.prior["tail"] == 4 * PRIOR["tail"]  # the x4 upsampler works on 4x the pixels of x2's
+    costs.learn({"block": (2.0, 1000)})
+    assert costs.weight("block") == 0.002 and costs.weight("attention") == pytest.approx(0.002 * 6.0)
+    costs.learn({"block": (4.0, 1000)})
+    assert costs.weight("block") == pytest.approx(0.003)  # an average of the runs, the newest weighing half
+
+
 def test_upscale_image_keeps_grey_alpha_and_16_bit():
     up = Upscaler(tiny(scale=3), device="cpu")
     rgb = smooth_image(10, 12)
