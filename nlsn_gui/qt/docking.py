@@ -40,8 +40,10 @@ def dock_panel(window: QMainWindow, widget: QWidget, *, title: str, name: str, a
         if visible and not sized["done"]:
             sized["done"] = True
             extent = window.height() if vertical else window.width()
+            least = widget.minimumSizeHint()  # a narrow window still shows the panel whole
+            size = max(int(extent * first_size), (least.height() if vertical else least.width()) + 24)
             QTimer.singleShot(0, lambda: window.resizeDocks(
-                [dock], [int(extent * first_size)], Qt.Vertical if vertical else Qt.Horizontal))
+                [dock], [size], Qt.Vertical if vertical else Qt.Horizontal))
 
     dock.visibilityChanged.connect(shown)
     action = dock.toggleViewAction()

@@ -95,6 +95,8 @@ class MainWindow(QMainWindow):
         self.act_paste = a("&Paste Image", self.paste, QKeySequence.Paste, tip="Paste an image from the clipboard")
         self.act_sample = a("Open &Sample Image", self.open_sample)
         self.act_save = a("&Save Result As…", self.save_dialog, QKeySequence.Save, tip="Save the NLSN result")
+        self.act_open.setIconText("Open")  # the toolbar's words: a 1024-px window keeps Upscale in view
+        self.act_save.setIconText("Save")
         self.act_batch = a("&Batch Process Folder…", self.batch_dialog, "Ctrl+B", tip="Upscale every image of a folder")
         self.act_quit = a("&Quit", self.close, QKeySequence.Quit)
         self.act_model = a("Open &Model…", self.open_model_dialog, "Ctrl+M",

@@ -16,7 +16,7 @@ class MainToolbar(QToolBar):
         self.setObjectName("main-toolbar")
         self.setMovable(False)
         self.setToolButtonStyle(Qt.ToolButtonTextOnly)
-        for action in actions:
+        for action in actions:  # their short icon text ("Open", "Save"): the menus keep the long one
             self.addAction(action)
         self.addSeparator()
         self.mode_box = QComboBox()
@@ -30,7 +30,7 @@ class MainToolbar(QToolBar):
             self.scale_box.addItem(f"×{s}", s)
         self._labelled("Scale", self.scale_box, "Upscaling factor")
         self.model_box = QComboBox()
-        self.model_box.setMinimumContentsLength(18)
+        self.model_box.setMinimumContentsLength(14)  # longer names are elided: Upscale must stay in view
         self.model_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self._labelled("Model", self.model_box, "Bundled model for the scale, or a model file you opened")
         self.device_box = QComboBox()
@@ -39,6 +39,7 @@ class MainToolbar(QToolBar):
         self._labelled("Device", self.device_box, "Where the network runs")
         self.seed_box = QSpinBox()
         self.seed_box.setRange(0, 2**31 - 1)
+        self.seed_box.setFixedWidth(self.seed_box.fontMetrics().horizontalAdvance("0000000") + 30)
         self._labelled("Seed", self.seed_box, "Seed of the random hash rotations of the sparse attention")
         self.addSeparator()
         self.upscale_button = QPushButton("Upscale")
@@ -52,7 +53,7 @@ class MainToolbar(QToolBar):
 
     def _labelled(self, text: str, widget: QWidget, tip: str) -> None:
         label = QLabel(text)
-        label.setContentsMargins(8, 0, 4, 0)
+        label.setContentsMargins(6, 0, 3, 0)
         widget.setToolTip(tip)
         self.addWidget(label)
         self.addWidget(widget)

@@ -35,7 +35,7 @@ class CompareToolbar(QToolBar):
         self.setFloatable(False)
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.setContentsMargins(2, 0, 2, 0)
-        self.layout().setSpacing(4)
+        self.layout().setSpacing(2)
 
         # Panel visibility check boxes are inserted before this separator (set_panels).
         self._check_actions = {}
@@ -58,9 +58,8 @@ class CompareToolbar(QToolBar):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
             combo.setToolTip(tip)
             combo.activated.connect(self._on_combo)
-        self.addWidget(self.combo_left)
-        self.addWidget(self._vs)
-        self.addWidget(self.combo_right)
+        # Shown in swipe mode only: side by side they would only take the zoom presets' room.
+        self._swipe_actions = [self.addWidget(w) for w in (self.combo_left, self._vs, self.combo_right)]
         self.addSeparator()
 
         fit = self._button("Fit", "Fit the whole image in each panel")
@@ -134,9 +133,12 @@ class CompareToolbar(QToolBar):
                 combo.setCurrentIndex(index)
                 combo.blockSignals(False)
 
+    def swipe_choices_shown(self) -> bool:
+        return self._swipe_actions[0].isVisible()
+
     def set_state(self, *, has_panels: bool, swipe: bool) -> None:
-        for widget in (self.combo_left, self.combo_right, self._vs):
-            widget.setEnabled(has_panels and swipe)
+        for action in self._swipe_actions:
+            action.setVisible(has_panels and swipe)
         for widget in (*self.zoom_buttons, self.side_button, self.swipe_button):
             widget.setEnabled(has_panels)
         for button, on in ((self.side_button, not swipe), (self.swipe_button, swipe)):

@@ -50,7 +50,7 @@ class InspectorPanel(QWidget):
         super().__init__()
         self.host = host
         self.state = InspectorState()
-        self.setMinimumWidth(340)
+        self.setMinimumWidth(280)  # a 1024-px window: the dock and the compare toolbar both fit
         self._build()
         host.compare.pixelClicked.connect(self._on_pixel_clicked)
         self._update_state()
@@ -70,6 +70,7 @@ class InspectorPanel(QWidget):
         self.seed_box = QSpinBox()
         self.seed_box.setRange(0, 2**31 - 1)
         self.seed_box.setToolTip("Seed of the random rotations that hash the pixels into buckets")
+        self.seed_box.setMinimumWidth(self.seed_box.fontMetrics().horizontalAdvance("0000") + 30)  # fits 1024 px
         seed_label.setBuddy(self.seed_box)
         top.addWidget(self.seed_box, 1)
         self.rehash_button = QPushButton("Re-hash")

@@ -117,7 +117,7 @@ class TrainingPanel(QWidget):
         self.tabs.setDocumentMode(True)
         for page, title in ((self.form, "Setup"), (self.runs_tab, "Runs"), (self.log, "Log")):
             self.tabs.addTab(page, title)
-        self.tabs.setMinimumWidth(380)
+        self.tabs.setMinimumWidth(330)  # the page fits a 1024-px window
         self.plots = TrainingPlots(self.host.settings)
         self.plots.smoothingChanged.connect(lambda _s: (self._rebuild_overlays(), self.refresh()))
         self.previews = Previews()

@@ -13,7 +13,7 @@ import math
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from core.train import HistorySnapshot, RunHistory
 from nlsn_gui.state.store import Store, read_int
@@ -101,6 +101,8 @@ class TrainingPlots(QWidget):
         font.setBold(True)
         self.run_title.setFont(font)
         self.run_title.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.run_title.setMinimumWidth(60)  # a long run name gives way to the plots' options
+        self.run_title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         options.addWidget(self.run_title, 1)
         options.addWidget(QLabel("Smoothing"))
         self.smooth_slider = QSlider(Qt.Horizontal)
@@ -123,7 +125,7 @@ class TrainingPlots(QWidget):
     def _plot(self, key: str, title: str, grid: QGridLayout, row: int, col: int, *,
               log_axis: bool = False) -> pg.PlotItem:
         widget = pg.PlotWidget(axisItems={"left": LogAxis("left")} if log_axis else None)
-        widget.setMinimumSize(160, 110)
+        widget.setMinimumSize(140, 110)
         grid.addWidget(widget, row, col)
         self.plot_widgets[key] = widget
         plot = widget.getPlotItem()

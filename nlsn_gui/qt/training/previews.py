@@ -39,10 +39,10 @@ class Previews(QWidget):
         self.slider.valueChanged.connect(self._moved)
         row.addWidget(self.slider, 1)
         self.label = QLabel("–")
-        self.label.setMinimumWidth(120)
+        self.label.setMinimumWidth(100)
         row.addWidget(self.label)
         layout.addLayout(row)
-        self.setMinimumWidth(220)
+        self.setMinimumWidth(170)
         self.history: RunHistory | None = None
         self.steps: list[int] = []
         self._follow = True  # the slider stays on the newest validation until moved back

@@ -18,6 +18,7 @@ from core.inference import Upscaler  # noqa: E402
 from core.network import NLSN, preset  # noqa: E402
 from core.eval.compare import simulate_lr  # noqa: E402
 from core.reference.images import smooth_image  # noqa: E402
+from tests.gui.qt import helpers  # noqa: E402
 from tests.gui.qt.helpers import TIMEOUT, idle, use_model  # noqa: E402
 
 def test_open_upscale_compare_save(qtbot, window, tiny_model, tmp_path):
@@ -194,3 +195,24 @@ def test_self_test_drives_the_real_window(tmp_path):
     assert "self-test: sample.png upscaled" in done.stdout
     result = load_image(out)
     assert (result.width, result.height) == (384, 256)
+
+
+def test_a_1024_px_window_keeps_upscale_cancel_and_the_zoom_presets_in_view(qtbot, tmp_path):
+    from PySide6.QtCore import QPoint
+
+    win = helpers.make_window(qtbot, tmp_path, name="narrow.ini", size=(1024, 700))
+    assert win.width() == 1024  # the Training page does not widen the window either
+    win.open_image(Image(smooth_image(20, 24)), name="narrow")
+    helpers.idle(qtbot, win)
+    win.inspector_dock.show()
+    qtbot.waitUntil(lambda: win.inspector_dock.width() >= 0.25 * 1024, timeout=5000)  # its first size: usable
+
+    def in_view(widget, bar) -> bool:
+        x = widget.mapTo(bar, QPoint(0, 0)).x()
+        return widget.isVisible() and x + widget.width() <= bar.width()
+
+    assert in_view(win.upscale_button, win.bar) and in_view(win.cancel_button, win.bar)
+    bar = win.compare.toolbar
+    assert all(in_view(b, bar) for b in bar.zoom_buttons) and in_view(bar.zoom_label, bar)
+    assert not bar.swipe_choices_shown()  # the swipe pair shows in swipe mode only
+    win.worker.shutdown()

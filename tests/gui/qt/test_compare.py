@@ -348,7 +348,7 @@ def test_swipe_mode_crops_right_image(qtbot, loaded, arrays):
     assert v.mode() == "swipe"
     assert v.grid_shape() == (1, 1)
     assert v.swipe_pair() == ("bicubic", "nlsn")  # default pair
-    assert v.toolbar.combo_left.isEnabled() and v.toolbar.combo_right.isEnabled()
+    assert v.toolbar.swipe_choices_shown()
     assert all(v.view_box(k).scene() is None for k in v.panel_keys())
     assert v.swipe_view_box().scene() is not None
 
@@ -537,13 +537,13 @@ def test_nearest_neighbour_rendering(qtbot, view):
 
 def test_toolbar_mode_and_combos(qtbot, loaded):
     v = loaded
-    assert not v.toolbar.combo_left.isEnabled()
+    assert not v.toolbar.swipe_choices_shown()
     v.toolbar.swipe_button.click()
-    assert v.mode() == "swipe" and v.toolbar.combo_left.isEnabled()
+    assert v.mode() == "swipe" and v.toolbar.swipe_choices_shown()
     idx = v.toolbar.combo_left.findData("hr")
     v.toolbar.combo_left.setCurrentIndex(idx)
     v.toolbar.combo_left.activated.emit(idx)
     assert v.swipe_pair()[0] == "hr"
     v.toolbar.side_button.click()
-    assert v.mode() == "side" and not v.toolbar.combo_left.isEnabled()
+    assert v.mode() == "side" and not v.toolbar.swipe_choices_shown()
     assert [c.text() for c in v.toolbar.checks.values()] == ["LR (nearest)", "Bicubic", "NLSN", "HR"]

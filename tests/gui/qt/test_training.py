@@ -84,17 +84,17 @@ def ended(panel):
 def test_training_is_a_page_beside_compare_and_leaves_the_viewer_its_room(qtbot, tmp_path):
     win = helpers.make_window(qtbot, tmp_path)
     panel = win.training_panel
-    assert win.pages.count() == 2 and win.pages.currentWidget() is win.compare  # the viewer comes first
+    assert win.pages.count() == 2 and win.pages.current() is win.compare  # the viewer comes first
     assert win.compare.height() > 600  # nothing docked under it (a 1400x900 window)
     view = next(a.menu() for a in win.menuBar().actions() if a.text().replace("&", "") == "View")
     action = next(a for a in view.actions() if a.text().replace("&", "") == "Training")
     assert action.shortcut() == QKeySequence("Ctrl+T")
     win.inspector_dock.show()
     action.trigger()
-    assert win.pages.currentWidget() is panel and panel.isVisible() and panel.height() > 600
+    assert win.pages.current() is panel and panel.isVisible() and panel.height() > 600
     assert not win.inspector_dock.isVisible()  # the inspector belongs to the comparison
     action.trigger()
-    assert win.pages.currentWidget() is win.compare and win.inspector_dock.isVisible()
+    assert win.pages.current() is win.compare and win.inspector_dock.isVisible()
     win.worker.shutdown()
 
 
@@ -113,7 +113,7 @@ def test_every_launch_starts_on_compare_with_its_docks(qtbot, tmp_path):
     second = MainWindow(settings=QSettings(ini, QSettings.IniFormat))
     qtbot.addWidget(second)
     second.show()
-    assert second.pages.currentWidget() is second.compare and second.inspector_dock.isVisible()
+    assert second.pages.current() is second.compare and second.inspector_dock.isVisible()
     second.worker.shutdown()
 
 
