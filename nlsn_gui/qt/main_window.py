@@ -20,6 +20,7 @@ from core.inference import available_devices
 from nlsn_gui.qt.clipboard import qimage_to_image
 from nlsn_gui.qt.compare import CompareView
 from nlsn_gui.qt.docking import dock_panel
+from nlsn_gui.qt import help_menu
 from nlsn_gui.qt.host import Host
 from nlsn_gui.qt.menus import build_menus, make_action
 from nlsn_gui.qt.model_chooser import ModelChooser
@@ -111,7 +112,11 @@ class MainWindow(QMainWindow):
                           for p, key in ((100, "1"), (200, "2"), (400, "4"), (800, "8"))]
         self.act_swipe = a("S&wipe Mode", lambda on: self.compare.set_mode("swipe" if on else "side"), "S")
         self.act_swipe.setCheckable(True)
-        self.act_about = a("&About NLSN Studio", self.about)
+        self.act_shortcuts = a("&Keyboard Shortcuts", lambda: help_menu.show_shortcuts(self), "F1",
+                               tip="Every shortcut of the window")
+        self.act_docs = a("&Documentation", lambda: help_menu.open_docs(self, self._set_status),
+                          tip="Open the README, which links the guides in docs/")
+        self.act_about = a("&About NLSN Studio", lambda: help_menu.show_about(self))
 
     def _build_panels(self) -> None:
         from nlsn_gui.qt.inspector import InspectorPanel
@@ -194,10 +199,10 @@ class MainWindow(QMainWindow):
         menu = self.menus.recent
         menu.clear()
         files = self.recent.paths()
-        for i, path in enumerate(files, start=1):
-            action = menu.addAction(f"&{i % 10} {Path(path).name}")
+        for i, (path, label) in enumerate(zip(files, self.recent.labels(files)), start=1):
+            action = menu.addAction(f"&{i % 10} {label}")
             action.setToolTip(path)
-            action.triggered.connect(lambda checked=False, p=path: self.open_path(Path(p)))
+            action.triggered.connect(lambda checked=False, p=path: self.open_recent(Path(p)))
         if files:
             menu.addSeparator()
             menu.addAction("Clear Menu", lambda: (self.recent.clear(), self._update_recent_menu()))
@@ -272,12 +277,21 @@ class MainWindow(QMainWindow):
             self.settings.setValue("files/open_dir", str(path.parent))
             self._open(f"Opening {path.name}", images.open_image(path, mode=self.mode, scale=self.scale))
 
+    def open_recent(self, path: Path) -> None:
+        if not path.exists():  # moved or deleted since: say where it was, and forget it
+            self.recent.remove(path)
+            self._update_recent_menu()
+            self._show_error(f"{path}: the file is no longer there (removed from Open Recent)")
+            return
+        self.open_path(path)
+
     def open_sample(self) -> None:
         sample = SAMPLES_DIR / "sample.png"
         if not sample.is_file():
             self._show_error(f"the sample image is missing ({sample})")
             return
-        self._open("Opening the sample image", images.open_image(sample, mode=self.mode, scale=self.scale,
+        select(self.mode_box, "upscale")  # the sample is a low-resolution image: nothing to simulate from
+        self._open("Opening the sample image", images.open_image(sample, mode="upscale", scale=self.scale,
                                                                   remember=False))
 
     def paste(self) -> None:
@@ -350,7 +364,9 @@ class MainWindow(QMainWindow):
         if self.doc is None or not self.doc.has_result:
             self._set_status("Nothing to save yet: upscale an image first")
             return
-        folder = Path(str(self.settings.value("files/save_dir", str(Path.home()))))
+        # Beside the image (where its other versions are), else where the last result went.
+        folder = self.doc.path.parent if self.doc.path is not None else \
+            Path(str(self.settings.value("files/save_dir", str(Path.home()))))
         filters = ";;".join(f"{label} (*{ext})" for ext, label in SAVE_FORMATS.items())
         path, _ = QFileDialog.getSaveFileName(self, "Save result", str(folder / self.doc.default_save_name(self.scale)),
                                               filters)
@@ -435,8 +451,10 @@ class MainWindow(QMainWindow):
 
     def _show_document(self, result: images.Prepared) -> None:
         first = self.doc is None or self.doc.name != result.name
-        # A new scale changes the output's size: the old zoom would show only a corner, so re-fit.
-        rescaled = self.doc is not None and self.doc.comparison.scale != result.comparison.scale
+        # A new scale or mode changes what is shown and its size: the old zoom would show only a
+        # corner of it, so re-fit.
+        rescaled = self.doc is not None and (self.doc.comparison.scale != result.comparison.scale
+                                             or self.doc.comparison.mode != result.comparison.mode)
         self.doc = Document(image=result.image, name=result.name, path=result.path,
                             comparison=result.comparison, displays=result.displays)
         if result.path is not None and result.remember:
@@ -467,14 +485,6 @@ class MainWindow(QMainWindow):
         self._set_status(f"Error: {message}")
         if not QApplication.instance().property("nlsn_quiet"):
             QMessageBox.warning(self, "NLSN Studio", message)
-
-    def about(self) -> None:
-        QMessageBox.about(
-            self, "About NLSN Studio",
-            "<b>NLSN Studio</b><br>Image super-resolution with the Non-Local Sparse Network "
-            "(Mei, Fan and Zhou, CVPR 2021).<br><br>Loads the authors' released checkpoints and "
-            "ships its own models.",
-        )
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self.training_panel.confirm_close():  # a run: ask, then stop it with a checkpoint

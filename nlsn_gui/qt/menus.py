@@ -52,5 +52,7 @@ def build_menus(window, on_theme) -> Menus:
         action.setCheckable(True)
         action.setData(key)
         action.triggered.connect(lambda checked=False, k=key: on_theme(k))
-    bar.addMenu("&Help").addAction(window.act_about)
+    help_menu = bar.addMenu("&Help")
+    for action in (window.act_shortcuts, window.act_docs, None, window.act_about):
+        help_menu.addSeparator() if action is None else help_menu.addAction(action)
     return Menus(recent=recent, view=view, theme=theme)

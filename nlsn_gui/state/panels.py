@@ -11,6 +11,9 @@ import numpy as np
 from nlsn_gui.state.document import Document
 
 
+FULL_GRID_SHARE = 0.85  # a grid without holes may have images this much smaller than the largest
+
+
 @dataclass
 class Panel:
     """One image shown by the comparison view."""
@@ -73,9 +76,11 @@ def choose_grid(
     """(rows, cols) for ``n`` panels that makes each (img_w x img_h) image largest.
 
     Each cell is ``avail / count`` minus the spacing, and loses ``title_h`` at the top
-    for its title.  Layouts with a completely empty row are skipped.  Among layouts within 2 %
-    of the largest image size, the one with the fewest empty cells and then the fewest
-    rows wins (side by side is what a comparison wants; holes in the grid are dead space).
+    for its title.  Layouts with a completely empty row are skipped.  A full grid wins when its
+    images are at least 85 % the size of the largest possible (three panels in a row rather than
+    a 2 x 2 with an empty quadrant: holes in the grid are dead space); otherwise, among layouts
+    within 2 % of the largest image size, the one with the fewest empty cells and then the
+    fewest rows (side by side is what a comparison wants).
     """
     if n <= 0:
         return (0, 0)
@@ -90,6 +95,10 @@ def choose_grid(
         scale = min(cell_w / img_w, cell_h / img_h) if cell_w > 0 and cell_h > 0 else 0.0
         candidates.append((scale, rows * cols - n, rows, cols))
     top = max(c[0] for c in candidates)
+    full = [c for c in candidates if c[1] == 0 and c[0] >= FULL_GRID_SHARE * top]
+    if full:
+        _, _, rows, cols = max(full, key=lambda c: (c[0], -c[2]))
+        return (rows, cols)
     near = [c for c in candidates if c[0] >= 0.98 * top]
     _, _, rows, cols = min(near, key=lambda c: (c[1], c[2]))
     return (rows, cols)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.base.errors import NLSNError
 from core.eval.compare import Comparison, add_bicubic, add_result, prepare
 from core.image import Image, display_rgb, load_image, save_image
 
@@ -51,7 +52,10 @@ def _prepared(image: Image, *, name: str, path: Path | None, mode: str, scale: i
 
 def open_image(path: Path, *, mode: str, scale: int, remember: bool = True):
     def run(ctx) -> Prepared:
-        image = load_image(path)
+        try:
+            image = load_image(path)
+        except NLSNError as err:  # the app says where: the file name alone is not enough in a dialog
+            raise NLSNError(f"{path}: {str(err).split(': ', 1)[-1]}") from None
         ctx.check()
         return _prepared(image, name=path.name, path=path, mode=mode, scale=scale, ctx=ctx, remember=remember)
 

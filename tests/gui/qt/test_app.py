@@ -10,7 +10,7 @@ from PIL import Image as PILImage
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QTableWidget  # noqa: E402
 
 from core.checkpoints import load_model, save_model  # noqa: E402
 from core.image import Image, load_image  # noqa: E402
@@ -215,4 +215,81 @@ def test_a_1024_px_window_keeps_upscale_cancel_and_the_zoom_presets_in_view(qtbo
     bar = win.compare.toolbar
     assert all(in_view(b, bar) for b in bar.zoom_buttons) and in_view(bar.zoom_label, bar)
     assert not bar.swipe_choices_shown()  # the swipe pair shows in swipe mode only
+    win.worker.shutdown()
+
+
+def test_simulate_refits_the_sample_opens_to_upscale_and_save_starts_beside_the_image(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from nlsn_gui.qt.toolbar import select
+
+    win = helpers.make_window(qtbot, tmp_path, name="fixes.ini")
+    src = tmp_path / "pics" / "photo.png"
+    src.parent.mkdir()
+    PILImage.fromarray(smooth_image(40, 44)).save(src)
+    win.open_path(src)
+    idle(qtbot, win)
+    win.compare.set_zoom(800)
+    win.mode_box.setCurrentIndex(win.mode_box.findData("simulate"))  # -> prepared again, another size
+    idle(qtbot, win)
+    qtbot.wait(100)
+    fitted = win.compare.zoom()
+    win.compare.zoom_fit()
+    qtbot.wait(100)
+    assert fitted == pytest.approx(win.compare.zoom(), rel=0.02)  # re-fitted, not left at 800 %
+
+    seen = {}
+
+    def fake_dialog(_parent, _title, start, _filters):
+        seen["start"] = start
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", fake_dialog)
+    win.doc.comparison.sr = win.doc.comparison.bicubic  # as if upscaled
+    win.save_dialog()
+    assert seen["start"].startswith(str(src.parent) + "/")  # beside the image, not in the home folder
+
+    select(win.mode_box, "simulate")
+    win.open_sample()
+    idle(qtbot, win)
+    assert win.mode == "upscale" and win.doc.comparison.mode == "upscale"  # the sample is an LR image
+    win.worker.shutdown()
+
+
+def test_open_recent_names_the_path_of_a_missing_file_and_forgets_it(qtbot, tmp_path):
+    QApplication.instance().setProperty("nlsn_quiet", True)
+    win = helpers.make_window(qtbot, tmp_path, name="recent.ini")
+    gone = tmp_path / "gone.png"
+    PILImage.fromarray(smooth_image(20, 24)).save(gone)
+    win.open_path(gone)
+    idle(qtbot, win)
+    assert str(gone) in win.recent_files()
+    gone.unlink()
+    win.open_recent(gone)
+    assert str(gone) in win.status_label.text() and "no longer there" in win.status_label.text()
+    assert str(gone) not in win.recent_files()
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    win.open_path(bad)
+    idle(qtbot, win)
+    assert str(bad) in win.status_label.text()  # the whole path, not just the name
+    win.worker.shutdown()
+
+
+def test_help_lists_the_shortcuts_and_says_the_version_and_where_the_docs_are(qtbot, tmp_path):
+    from core import __version__
+    from nlsn_gui.qt import help_menu
+
+    win = helpers.make_window(qtbot, tmp_path, name="help.ini")
+    menu = next(a.menu() for a in win.menuBar().actions() if a.text().replace("&", "") == "Help")
+    assert [a.text().replace("&", "") for a in menu.actions() if a.text()] == \
+        ["Keyboard Shortcuts", "Documentation", "About NLSN Studio"]
+    rows = dict(help_menu.shortcuts(win))
+    assert rows["Upscale"] == "Ctrl+Return" and rows["Training"] == "Ctrl+T" and rows["Keyboard Shortcuts"] == "F1"
+    dialog = help_menu.show_shortcuts(win)
+    assert dialog.findChild(QTableWidget).rowCount() == len(rows)
+    dialog.close()
+    text = help_menu.about_text()
+    assert __version__ in text and "torch" in text and "README.md" in text
+    assert help_menu.docs_target() is not None
     win.worker.shutdown()

@@ -103,7 +103,10 @@ def test_choose_grid_wide_square_tall():
     assert choose_grid(4, 2000, 400, 160, 120) == (1, 4)  # wide window: one row
     assert choose_grid(4, 800, 800, 160, 120) == (2, 2)  # square window: 2 x 2
     assert choose_grid(4, 400, 2000, 160, 120) == (4, 1)  # tall window: one column
-    assert choose_grid(3, 800, 800, 160, 120) == (2, 2)  # larger panels beat a full grid
+    assert choose_grid(3, 800, 800, 160, 120) == (3, 1)  # a full grid, its images 89 % of a 2 x 2's
+    assert choose_grid(3, 1380, 700, 384, 256) == (1, 3)  # not a 2 x 2 with an empty quadrant
+    assert choose_grid(3, 600, 1000, 300, 100) == (3, 1)
+    assert choose_grid(3, 1000, 1000, 100, 100) == (2, 2)  # a full grid would be 67 %: the hole is worth it
     assert choose_grid(1, 10, 10, 5, 5) == (1, 1)
     assert choose_grid(0, 10, 10, 5, 5) == (0, 0)
 

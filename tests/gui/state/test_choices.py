@@ -40,5 +40,15 @@ def test_recent_files_newest_first_each_once(tmp_path):
     assert [p.split("/")[-1] for p in recent.paths()] == ["d.png", "c.png", "a.png"]
     store.setValue("files/recent", [str(tmp_path / "x.png"), str(tmp_path / "." / "x.png")])
     assert len(recent.paths()) == 1  # the same file by another spelling
+    (tmp_path / "real.png").write_bytes(b"x")
+    (tmp_path / "link.png").symlink_to(tmp_path / "real.png")
+    recent.add(tmp_path / "real.png")
+    recent.add(tmp_path / "link.png")
+    assert [p.split("/")[-1] for p in recent.paths()].count("real.png") == 1  # a link is the same file
+    (tmp_path / "other").mkdir()
+    paths = [str(tmp_path / "a.png"), str(tmp_path / "other" / "a.png"), str(tmp_path / "b.png")]
+    assert RecentFiles.labels(paths) == [f"a.png  —  {tmp_path}", f"a.png  —  {tmp_path / 'other'}", "b.png"]
+    recent.remove(tmp_path / "real.png")
+    assert all(not p.endswith("real.png") for p in recent.paths())
     recent.clear()
     assert recent.paths() == []
