@@ -22,7 +22,7 @@ from nlsn_gui.qt.compare import CompareView
 from nlsn_gui.qt.docking import dock_panel
 from nlsn_gui.qt import help_menu
 from nlsn_gui.qt.host import Host
-from nlsn_gui.qt.menus import build_menus, make_action
+from nlsn_gui.qt.menus import build_menus, fill_recent, make_action
 from nlsn_gui.qt.model_chooser import ModelChooser
 from nlsn_gui.qt.pages import Pages, TrainingBadge
 from nlsn_gui.qt.theme import apply_theme
@@ -196,17 +196,7 @@ class MainWindow(QMainWindow):
         return self.recent.paths()
 
     def _update_recent_menu(self) -> None:
-        menu = self.menus.recent
-        menu.clear()
-        files = self.recent.paths()
-        for i, (path, label) in enumerate(zip(files, self.recent.labels(files)), start=1):
-            action = menu.addAction(f"&{i % 10} {label}")
-            action.setToolTip(path)
-            action.triggered.connect(lambda checked=False, p=path: self.open_recent(Path(p)))
-        if files:
-            menu.addSeparator()
-            menu.addAction("Clear Menu", lambda: (self.recent.clear(), self._update_recent_menu()))
-        menu.setEnabled(bool(files))
+        fill_recent(self.menus.recent, self.recent, self.open_recent, self._update_recent_menu)
 
     def set_theme(self, key: str) -> None:
         apply_theme(QApplication.instance(), key)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from nlsn_gui.qt.theme import THEMES
+from nlsn_gui.state.recent import RecentFiles
 
 
 def make_action(window: QMainWindow, text: str, slot, shortcut=None, *, tip: str = "") -> QAction:
@@ -56,3 +58,17 @@ def build_menus(window, on_theme) -> Menus:
     for action in (window.act_shortcuts, window.act_docs, None, window.act_about):
         help_menu.addSeparator() if action is None else help_menu.addAction(action)
     return Menus(recent=recent, view=view, theme=theme)
+
+
+def fill_recent(menu: QMenu, recent: RecentFiles, open_recent, changed) -> None:
+    """File > Open Recent from ``recent``: ``open_recent(path)`` on a click, ``changed()`` once cleared."""
+    menu.clear()
+    files = recent.paths()
+    for i, (path, label) in enumerate(zip(files, recent.labels(files)), start=1):
+        action = menu.addAction(f"&{i % 10} {label}")
+        action.setToolTip(path)
+        action.triggered.connect(lambda checked=False, p=path: open_recent(Path(p)))
+    if files:
+        menu.addSeparator()
+        menu.addAction("Clear Menu", lambda: (recent.clear(), changed()))
+    menu.setEnabled(bool(files))
