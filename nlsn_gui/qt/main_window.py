@@ -6,14 +6,12 @@ to both, and hands its panels one :class:`~nlsn_gui.qt.host.Host`.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QIcon, QImage, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox
 
-from core.base.text import format_duration
 from core.checkpoints import MODEL_SUFFIXES
 from core.image import SUPPORTED_READ, SUPPORTED_WRITE, Image
 from core.inference import available_devices
@@ -24,14 +22,15 @@ from nlsn_gui.qt import help_menu
 from nlsn_gui.qt.host import Host
 from nlsn_gui.qt.menus import build_menus, fill_recent, make_action
 from nlsn_gui.qt.model_chooser import ModelChooser
-from nlsn_gui.qt.pages import Pages, TrainingBadge
+from nlsn_gui.qt.pages import Pages
+from nlsn_gui.qt.status_bar import StatusBar
 from nlsn_gui.qt.theme import apply_theme
 from nlsn_gui.qt.toolbar import MainToolbar, select
 from nlsn_gui.qt.worker import WorkerThread
 from nlsn_gui.state.choices import ModelList, Selection, UpscaleChoices
-from nlsn_gui.state.document import Document
+from nlsn_gui.state.document import Document, Made
 from nlsn_gui.state.jobs import Job, JobRouter
-from nlsn_gui.state.panels import document_panels, opened_text, result_text, swipe_pair
+from nlsn_gui.state.panels import document_panels, kept_text, opened_text, result_text, stale_note, swipe_pair
 from nlsn_gui.state.recent import RecentFiles
 from nlsn_gui.tasks import images
 from resources import ICONS_DIR, SAMPLES_DIR
@@ -79,6 +78,8 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(self.cancel)
         self.mode_box.currentIndexChanged.connect(self._inputs_changed)
         self.scale_box.currentIndexChanged.connect(self._scale_changed)
+        self.seed_box.valueChanged.connect(self._choices_changed)
+        self.model_box.currentIndexChanged.connect(self._choices_changed)
         w = self.worker  # its signals arrive on the UI thread
         w.started.connect(self._job_started)
         w.progress.connect(self._job_progress)
@@ -144,18 +145,9 @@ class MainWindow(QMainWindow):
             self.menus.view.addSeparator() if action is None else self.menus.view.addAction(action)
 
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.status_label = QLabel("Ready")
-        bar.addWidget(self.status_label, 1)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setFixedWidth(260)
-        self.progress.hide()
-        bar.addPermanentWidget(self.progress)
-        self.training_badge = TrainingBadge()
-        bar.addPermanentWidget(self.training_badge)
-        self.info_label = QLabel("")
-        bar.addPermanentWidget(self.info_label)
+        self.status = StatusBar(self.statusBar())
+        self.status_label, self.progress, self.info_label = self.status.label, self.status.progress, self.status.info
+        self.training_badge = self.status.training
 
     # ------------------------------------------------------------------ settings
 
@@ -395,18 +387,12 @@ class MainWindow(QMainWindow):
     def _job_started(self, job_id: int, _name: str) -> None:
         job = self.jobs.started(job_id)
         if job is not None and job.window:
-            self.progress.setValue(0)
-            self.progress.setFormat("%p%")
-            self.progress.show()
+            self.status.job_started()
 
     def _job_progress(self, job_id: int, fraction: float, message: str, eta: float) -> None:
         job = self.jobs.progressed(job_id, fraction, message, eta)
-        if job is None or not job.window:
-            return
-        self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(f"%p% · ETA {format_duration(eta)}" if math.isfinite(eta) else "%p%")
-        if message and message != "done":
-            self.progress.setToolTip(message)
+        if job is not None and job.window:
+            self.status.job_progress(fraction, message, eta)
 
     def _job_finished(self, job_id: int, result) -> None:
         self._job_ended(self.jobs.finished(job_id, result))
@@ -425,7 +411,7 @@ class MainWindow(QMainWindow):
 
     def _job_ended(self, _job: Job | None) -> None:
         if not self.jobs.window_jobs():
-            self.progress.hide()
+            self.status.jobs_ended()
         self._update_actions()
 
     def _update_actions(self, *_args) -> None:
@@ -445,24 +431,43 @@ class MainWindow(QMainWindow):
         # corner of it, so re-fit.
         rescaled = self.doc is not None and (self.doc.comparison.scale != result.comparison.scale
                                              or self.doc.comparison.mode != result.comparison.mode)
+        previous = self.doc
         self.doc = Document(image=result.image, name=result.name, path=result.path,
                             comparison=result.comparison, displays=result.displays)
+        came_back = False
+        if previous is not None and not first:  # the same image, prepared again for another scale or mode
+            previous.set_aside()
+            self.doc.kept = previous.kept
+            came_back = self.doc.take_back()
         if result.path is not None and result.remember:
             self.recent.add(result.path)
             self._update_recent_menu()
         self.setWindowTitle(f"{result.name} — NLSN Studio")
-        self.compare.set_panels(document_panels(self.doc), keep_view=not (first or rescaled))
+        self.compare.set_panels(self._panels(), keep_view=not (first or rescaled))
         self.inspector.document_changed()
         status, size = opened_text(self.doc)
         self.info_label.setText(size)
-        self._set_status(status)
+        self._set_status(kept_text(self.doc, status, came_back=came_back))
+
+    def _panels(self):
+        return document_panels(self.doc, note=stale_note(self.doc.made, self.selection()))
+
+    def _choices_changed(self) -> None:
+        """Model or seed changed: a result made otherwise says so on its panel."""
+        if self.doc is not None and self.doc.has_result:
+            self.compare.set_panels(self._panels(), keep_view=True)
+            if (note := stale_note(self.doc.made, self.selection())):
+                self._set_status(f"The NLSN result shown was {note}: Upscale (Ctrl+Enter) for the current choice")
 
     def _show_result(self, result: images.Upscaled) -> None:
         if self.doc is None:
             return
         self.doc.comparison = result.comparison
         self.doc.displays.update(result.displays)
-        self.compare.set_panels(document_panels(self.doc), keep_view=True)
+        c = result.comparison
+        self.doc.made = Made(model=result.model, model_name=result.model_name, seed=result.seed, scale=c.scale,
+                             mode=c.mode)
+        self.compare.set_panels(self._panels(), keep_view=True)
         self.compare.set_swipe_pair(*swipe_pair(self.doc))
         self._set_status(result_text(self.doc, device=result.device, how=result.how, model_name=result.model_name))
 

@@ -11,6 +11,26 @@ from core.eval.compare import Comparison
 from core.image import Image
 
 
+@dataclass(frozen=True)
+class Made:
+    """What an NLSN result was made with."""
+
+    model: str  # the model file
+    model_name: str
+    seed: int
+    scale: int
+    mode: str
+
+
+@dataclass
+class Kept:
+    """A result set aside when the scale or mode changed: it comes back with them."""
+
+    comparison: Comparison
+    displays: dict[str, np.ndarray]
+    made: Made
+
+
 @dataclass
 class Document:
     image: Image  # as opened (the LR input, or the HR truth in simulate mode)
@@ -18,6 +38,22 @@ class Document:
     path: Path | None = None
     comparison: Comparison | None = None
     displays: dict[str, np.ndarray] = field(default_factory=dict)  # panel key -> pixels for the screen
+    made: Made | None = None  # of the NLSN result shown
+    kept: dict[tuple[str, int], Kept] = field(default_factory=dict)  # (mode, scale) -> a result set aside
+
+    def set_aside(self) -> None:
+        """Keep the result for its (mode, scale) before another is prepared."""
+        if self.has_result and self.made is not None:
+            self.kept[(self.comparison.mode, self.comparison.scale)] = Kept(self.comparison, dict(self.displays),
+                                                                           self.made)
+
+    def take_back(self) -> bool:
+        """Show the result kept for the document's (mode, scale), if any; True when one came back."""
+        kept = self.kept.pop((self.comparison.mode, self.comparison.scale), None)
+        if kept is None:
+            return False
+        self.comparison, self.displays, self.made = kept.comparison, kept.displays, kept.made
+        return True
 
     @property
     def has_result(self) -> bool:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nlsn_gui.state.document import Document
+from nlsn_gui.state.choices import Selection
+from nlsn_gui.state.document import Document, Made
 
 
 FULL_GRID_SHARE = 0.85  # a grid without holes may have images this much smaller than the largest
@@ -104,15 +105,29 @@ def choose_grid(
     return (rows, cols)
 
 
-def document_panels(doc: Document) -> list[Panel]:
-    """LR (in output coordinates), bicubic, NLSN, the truth and |NLSN − HR|, as far as computed."""
+def stale_note(made: Made | None, selection: Selection) -> str:
+    """'' when the result is what the current choices make, else what it was made with."""
+    if made is None:
+        return ""
+    parts = []
+    if selection.model is not None and made.model != selection.model:
+        parts.append(made.model_name)
+    if made.seed != selection.seed:
+        parts.append(f"seed {made.seed}")
+    return f"made with {', '.join(parts)}" if parts else ""
+
+
+def document_panels(doc: Document, *, note: str = "") -> list[Panel]:
+    """LR (in output coordinates), bicubic, NLSN, the truth and |NLSN − HR|, as far as computed;
+    ``note`` says how the NLSN result differs from the current choices (:func:`stale_note`)."""
     c, d = doc.comparison, doc.displays
     panels = [Panel("lr", "LR (nearest)", d["lr"], scale=c.scale, subtitle=f"{c.lr.width}×{c.lr.height}")]
     if "bicubic" in d:
         panels.append(Panel("bicubic", "Bicubic", d["bicubic"],
                             subtitle=c.bicubic_scores.text() if c.bicubic_scores else ""))
     if "nlsn" in d and c.sr is not None:
-        panels.append(Panel("nlsn", "NLSN", d["nlsn"], subtitle=c.sr_scores.text() if c.sr_scores else ""))
+        panels.append(Panel("nlsn", f"NLSN ({note})" if note else "NLSN", d["nlsn"],
+                            subtitle=c.sr_scores.text() if c.sr_scores else ""))
     if "hr" in d:
         panels.append(Panel("hr", "HR (truth)", d["hr"], subtitle=f"{c.hr.width}×{c.hr.height}"))
     if c.diff is not None and c.sr is not None:
@@ -132,6 +147,18 @@ def opened_text(doc: Document) -> tuple[str, str]:
     size = f"{c.lr.width}×{c.lr.height} → {c.lr.width * c.scale}×{c.lr.height * c.scale}"
     hint = "Simulated LR from the HR image" if c.mode == "simulate" else "Ready to upscale"
     return f"{doc.name}: {hint} (Ctrl+Enter)", size
+
+
+def kept_text(doc: Document, status: str, *, came_back: bool) -> str:
+    """The status line once a document is prepared again: which NLSN results are kept aside."""
+    c = doc.comparison
+    if came_back:
+        return f"{doc.name}: the ×{c.scale} NLSN result is back"
+    kept = sorted(scale for mode, scale in doc.kept if mode == c.mode)
+    if not kept:
+        return status
+    which = " and ".join(f"×{s}" for s in kept)
+    return f"{status} · the {which} NLSN result is kept: it comes back with its scale"
 
 
 def result_text(doc: Document, *, device: str, how: str, model_name: str) -> str:

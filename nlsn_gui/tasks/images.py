@@ -30,6 +30,8 @@ class Upscaled:
     model_name: str
     device: str
     how: str
+    model: str  # the file
+    seed: int
 
 
 def _displays(comparison: Comparison) -> dict[str, np.ndarray]:
@@ -80,7 +82,8 @@ def upscale(image: Image, *, mode: str, scale: int, model: str, device: str, see
         add_result(comparison, sr, seconds=time.perf_counter() - start)
         run_info = upscaler.last_run
         how = f"{run_info.tiles} tiles" if run_info.tiles > 1 else "whole image"
-        return Upscaled(comparison, _displays(comparison), loaded.name, str(upscaler.device).upper(), how)
+        return Upscaled(comparison, _displays(comparison), loaded.name, str(upscaler.device).upper(), how,
+                        model, seed)
 
     return run
 

@@ -195,6 +195,10 @@ class CompareView(QWidget):
         """Remove every panel and show the placeholder."""
         self.set_panels([])
 
+    def panel_title(self, key: str) -> str | None:
+        slot = self._slots.get(key)
+        return slot.panel.title if slot is not None else None
+
     def panel_keys(self) -> list[str]:
         return list(self._slots)
 

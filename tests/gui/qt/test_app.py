@@ -293,3 +293,31 @@ def test_help_lists_the_shortcuts_and_says_the_version_and_where_the_docs_are(qt
     assert __version__ in text and "torch" in text and "README.md" in text
     assert help_menu.docs_target() is not None
     win.worker.shutdown()
+
+
+def test_a_result_made_otherwise_says_so_and_a_scale_change_keeps_it(qtbot, tmp_path):
+    win = helpers.make_window(qtbot, tmp_path, name="stale.ini")
+    use_model(qtbot, win, helpers.save_tiny(tmp_path / "tiny.safetensors"))
+    win.open_image(Image(smooth_image(20, 24)), name="stale")
+    idle(qtbot, win)
+    win.upscale()
+    idle(qtbot, win)
+
+    def nlsn_title():
+        return win.compare.panel_title("nlsn")
+
+    assert nlsn_title() == "NLSN"
+    win.seed_box.setValue(5)
+    assert nlsn_title() == "NLSN (made with seed 0)" and "made with seed 0" in win.status_label.text()
+    win.seed_box.setValue(0)
+    assert nlsn_title() == "NLSN"
+
+    win.scale_box.setCurrentIndex(win.scale_box.findData(3))  # another scale: the x2 result is set aside
+    idle(qtbot, win)
+    assert win.doc.comparison.scale == 3 and nlsn_title() is None
+    assert "the ×2 NLSN result is kept" in win.status_label.text()
+    win.scale_box.setCurrentIndex(win.scale_box.findData(2))
+    idle(qtbot, win)
+    assert win.doc.has_result and win.doc.comparison.scale == 2 and nlsn_title() is not None
+    assert "the ×2 NLSN result is back" in win.status_label.text()
+    win.worker.shutdown()
