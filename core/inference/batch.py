@@ -1,8 +1,14 @@
 """Upscaling many files: inputs from files and folders, output names, and the one batch loop that
-``nlsn upscale`` and the app's batch dialog both run."""
+``nlsn upscale`` and the app's batch dialog both run.
+
+A batch given what makes its results (:func:`made_with`; the app's batch dialog) keeps a small
+manifest in its output folder (``.nlsn-batch.json``): which model file, seed and scale made each
+image. A re-run that skips finished files then skips only those the same model and seed made; a
+file made with another model is made again."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -10,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from core.base.errors import Cancelled, NLSNError
+from core.base.fileio import atomic_write
 from core.image import SUPPORTED_READ, SUPPORTED_WRITE, Image, load_image, save_image
 
 
@@ -51,15 +58,50 @@ def collect_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     return found
 
 
+MANIFEST = ".nlsn-batch.json"
+
+
+def output_name(source: Path, *, scale: int, extension: str | None = None) -> str:
+    """``<stem>_x<s><ext>``: the one naming of results (command line, batch dialog, Save As);
+    ``extension`` None keeps the source's format when writable, else PNG."""
+    ext = extension or (source.suffix.lower() if source.suffix.lower() in SUPPORTED_WRITE else ".png")
+    return f"{source.stem}_x{scale}{ext.lower()}"
+
+
 def batch_targets(sources: list[Path], out_dir: Path, *, scale: int, extension: str | None = None) -> list[Path]:
-    """``<out>/<stem>_x<s><ext>``; ``extension`` None keeps the source's format when writable, else PNG."""
+    """``<out>/<stem>_x<s><ext>`` (:func:`output_name`)."""
     if extension is not None and extension.lower() not in SUPPORTED_WRITE:
         raise NLSNError(f"cannot write {extension} files; use one of {', '.join(SUPPORTED_WRITE)}")
-    targets = []
-    for src in sources:
-        ext = extension or (src.suffix.lower() if src.suffix.lower() in SUPPORTED_WRITE else ".png")
-        targets.append(out_dir / f"{src.stem}_x{scale}{ext.lower()}")
-    return targets
+    return [out_dir / output_name(src, scale=scale, extension=extension) for src in sources]
+
+
+def made_with(model: str | os.PathLike, *, seed: int, scale: int, ensemble: bool = False) -> str:
+    """What makes a result: the model file (by name, size and time), the seed, the scale, the ensemble."""
+    path = Path(model).resolve()
+    try:
+        stat = path.stat()
+        identity = f"{path} ({stat.st_size} bytes, {stat.st_mtime_ns})"
+    except OSError:
+        identity = str(path)
+    return f"{identity} seed {seed} x{scale}" + (" ensemble" if ensemble else "")
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    """Output file name -> :func:`made_with` of an output folder ({} when none or unreadable)."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _record(dst: Path, made: str) -> None:
+    manifest = read_manifest(dst.parent)
+    manifest[dst.name] = made
+    try:
+        atomic_write(dst.parent / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+    except OSError:
+        pass  # a read-only manifest only costs a re-run its skipping
 
 
 def output_paths(inputs: list[Path], output: Path, scale: int) -> list[Path]:
@@ -92,6 +134,7 @@ def run_batch(
     *,
     upscale_fn: Callable[..., Image],
     skip_existing: bool = False,
+    made: str | None = None,
     progress: Callable[[int, int, float, str, str], None] | None = None,
     on_item: Callable[[int, BatchItem], None] | None = None,
     cancel: Callable[[], bool] | None = None,
@@ -101,7 +144,9 @@ def run_batch(
     ``upscale_fn(image, progress=..., cancel=...)`` does one image (e.g. ``Upscaler.upscale_image``
     with the seed bound). ``progress(index, total, fraction_of_this_image, name, detail)``;
     ``on_item(index, item)`` after each file. Files whose target already exists are skipped when
-    ``skip_existing`` (a re-run finishes an interrupted batch). Raises :class:`Cancelled` when
+    ``skip_existing`` (a re-run finishes an interrupted batch) and, given ``made`` (:func:`made_with`),
+    only when the folder's manifest says the same made them; each file done is recorded there.
+    Raises :class:`Cancelled` when
     ``cancel()`` becomes true; finished files stay, and nothing is ever half-written.
     """
     items: list[BatchItem] = []
@@ -109,14 +154,16 @@ def run_batch(
     for i, (src, dst) in enumerate(zip(sources, targets)):
         if cancel is not None and cancel():
             raise Cancelled()
-        if skip_existing and dst.exists():
-            item = BatchItem(src, dst, "skipped", "already done")
+        if skip_existing and dst.exists() and (made is None or read_manifest(dst.parent).get(dst.name) == made):
+            item = BatchItem(src, dst, "skipped", "already done" + (" with this model and seed" if made else ""))
         else:
             if progress is not None:
                 progress(i, total, 0.0, src.name, "")
             item = _one(src, dst, upscale_fn=upscale_fn, cancel=cancel,
                         progress=(lambda f, detail, i=i, name=src.name: progress(i, total, f, name, detail))
                         if progress else None)
+        if made is not None and item.status == "done":
+            _record(dst, made)
         items.append(item)
         if on_item is not None:
             on_item(i, item)
@@ -147,11 +194,12 @@ def batch_upscale(
     scale: int,
     extension: str | None = None,
     skip_existing: bool = True,
+    made: str | None = None,
     progress: Callable[[int, int, float, str, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> list[BatchItem]:
     """A folder's worth: every source into ``out_dir`` as ``<stem>_x<s><ext>`` (see :func:`run_batch`)."""
     targets = batch_targets(sources, out_dir, scale=scale, extension=extension)
     make_folders([out_dir])
-    return run_batch(sources, targets, upscale_fn=upscale_fn, skip_existing=skip_existing,
+    return run_batch(sources, targets, upscale_fn=upscale_fn, skip_existing=skip_existing, made=made,
                      progress=progress, cancel=cancel)

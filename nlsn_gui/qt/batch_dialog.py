@@ -49,7 +49,9 @@ class BatchDialog(QDialog):
             self.format_box.addItem(label, ext)
         index = self.format_box.findData(settings.value("batch/format", None))
         self.format_box.setCurrentIndex(max(index, 0))
-        self.skip_box = QCheckBox("Skip images already done (their output file exists)")
+        self.skip_box = QCheckBox("Skip images already done with this model and seed")
+        self.skip_box.setToolTip("The output folder's .nlsn-batch.json says which model, seed and scale made each "
+                                 "file; a file made otherwise is made again")
         self.skip_box.setChecked(read_bool(settings, "batch/skip", True))
 
         form = QFormLayout()

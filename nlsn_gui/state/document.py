@@ -9,6 +9,7 @@ import numpy as np
 
 from core.eval.compare import Comparison
 from core.image import Image
+from core.inference.batch import output_name
 
 
 @dataclass(frozen=True)
@@ -64,4 +65,5 @@ class Document:
         return Path(self.name).stem
 
     def default_save_name(self, scale: int) -> str:
-        return f"{self.stem}_nlsn_x{scale}.png"
+        """As the batch and the command line name it (``<stem>_x<s>.png``)."""
+        return output_name(Path(self.stem + ".png"), scale=scale)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.inference.batch import BatchItem, batch_upscale, folder_images
+from core.inference.batch import BatchItem, batch_upscale, folder_images, made_with
 
 
 def batch_job(folder: Path, out_dir: Path, *, model: str, scale: int, device: str, seed: int,
@@ -20,6 +20,7 @@ def batch_job(folder: Path, out_dir: Path, *, model: str, scale: int, device: st
             ctx.progress((index + fraction) / max(total, 1), f"{min(index + 1, total)}/{total} {name}")
 
         return batch_upscale(sources, out_dir, upscale_fn=one, scale=scale, extension=extension,
-                             skip_existing=skip_existing, progress=progress, cancel=ctx.cancelled)
+                             skip_existing=skip_existing, made=made_with(model, seed=seed, scale=scale),
+                             progress=progress, cancel=ctx.cancelled)
 
     return run

@@ -97,6 +97,30 @@ def test_batch_writes_skips_reports_and_cancels(tmp_path):
     assert not (out / "im2_x2.png").exists()
 
 
+def test_a_rerun_skips_only_what_the_same_model_and_seed_made(tmp_path):
+    from core.inference.batch import MANIFEST, made_with, read_manifest
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(2):
+        PILImage.fromarray(smooth_image(12, 14, seed=i)).save(src / f"im{i}.png")
+    sources = folder_images(src)
+    (tmp_path / "a.safetensors").write_bytes(b"model a")
+    (tmp_path / "b.safetensors").write_bytes(b"model b, another size")
+    a, b = made_with(tmp_path / "a.safetensors", seed=0, scale=2), made_with(tmp_path / "b.safetensors", seed=0, scale=2)
+    assert a != b and a != made_with(tmp_path / "a.safetensors", seed=1, scale=2)
+    up, out = tiny_upscaler(), tmp_path / "out"
+    first = batch_upscale(sources, out, upscale_fn=up.upscale_image, scale=2, made=a)
+    assert [i.status for i in first] == ["done", "done"]
+    assert read_manifest(out) == {"im0_x2.png": a, "im1_x2.png": a} and (out / MANIFEST).is_file()
+    again = batch_upscale(sources, out, upscale_fn=up.upscale_image, scale=2, made=a)
+    assert [i.status for i in again] == ["skipped", "skipped"] and "with this model" in again[0].message
+    other = batch_upscale(sources, out, upscale_fn=up.upscale_image, scale=2, made=b)
+    assert [i.status for i in other] == ["done", "done"]  # another model: made again, not "already done"
+    assert set(read_manifest(out).values()) == {b}
+    assert folder_images(out) == [out / "im0_x2.png", out / "im1_x2.png"]  # the manifest is no image
+
+
 def test_batch_targets_and_bad_folders(tmp_path):
     names = batch_targets([tmp_path / "a.bmp", tmp_path / "b.gif"], tmp_path, scale=4)
     assert [p.name for p in names] == ["a_x4.bmp", "b_x4.png"]

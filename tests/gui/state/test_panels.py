@@ -29,7 +29,7 @@ def test_panels_follow_what_is_computed():
     assert swipe_pair(doc) == ("nlsn", "hr")
     text = result_text(doc, device="CPU", how="whole image", model_name="m")
     assert text.startswith("NLSN ×2 in 1.2 s on CPU (whole image) with m · PSNR") and "+0.00 dB over bicubic" in text
-    assert doc.default_save_name(2) == "truth_nlsn_x2.png"
+    assert doc.default_save_name(2) == "truth_x2.png"  # as the batch and the command line name it
 
 
 def test_default_swipe_pair():
