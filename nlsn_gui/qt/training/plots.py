@@ -286,5 +286,9 @@ class TrainingPlots(QWidget):
                     plot.getAxis(axis).setPen(foreground)
                     plot.getAxis(axis).setTextPen(foreground)
                 plot.setTitle(plot.title_text, size="9pt", color=foreground)
+            for legend in (self.loss_legend, self.psnr_legend):  # the run names stay readable
+                legend.setLabelTextColor(foreground)
+                legend.setBrush(pg.mkBrush(QColor(background.red(), background.green(), background.blue(), 200)))
+                legend.setPen(pg.mkPen(foreground, width=0.5))
         super().changeEvent(event)
 

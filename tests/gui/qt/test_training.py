@@ -581,3 +581,21 @@ def test_closing_asks_first_and_keep_training_keeps_the_window(qtbot, window, fo
     finally:
         QApplication.instance().setProperty("nlsn_quiet", True)
     assert len(asked) == 2 and ended(panel) and panel.state == "stopped"
+
+
+def test_a_live_theme_switch_keeps_the_legends_readable(qtbot, window, past_runs):
+    from PySide6.QtGui import QColor, QPalette
+
+    win, panel = window
+    panel.open_run(past_runs[0])
+    panel.runs_tab.add(past_runs[1], checked=True)
+    panel._rebuild_overlays()
+    assert panel.plots.psnr_legend.isVisible() or panel.plots.psnr_legend.items
+    for theme in ("dark", "light"):
+        win.set_theme(theme)
+        qtbot.wait(50)
+        text = panel.plots.palette().color(QPalette.Text)
+        for legend in (panel.plots.loss_legend, panel.plots.psnr_legend):
+            for _sample, label in legend.items:
+                assert QColor(label.opts["color"]).name() == text.name(), theme
+    win.set_theme("system")
