@@ -144,3 +144,28 @@ def dimmed_grey(rgb: np.ndarray, *, level: float = 0.45) -> np.ndarray:
     luma = a if a.ndim == 2 else a[..., :3] @ np.array([0.299, 0.587, 0.114])
     grey = np.round(np.clip(luma * float(level), 0, 255)).astype(np.uint8)
     return np.repeat(grey[..., None], 3, axis=2)
+
+
+def composite(base_rgb: np.ndarray, overlay_rgba: np.ndarray | None, *, opacity: float = 1.0,
+              mark: tuple[int, int] | None = None) -> np.ndarray:
+    """(H, W, 3) uint8: ``overlay_rgba`` (H, W, 4) over ``base_rgb`` at ``opacity`` times its own
+    alpha, as the inspector shows it, and the query pixel ``mark`` = (y, x) drawn as a cyan
+    cross-hair of one-pixel lines (at the image's own resolution: what a figure wants)."""
+    out = base_rgb[..., :3].astype(np.float32)
+    if overlay_rgba is not None:
+        if overlay_rgba.shape[:2] != base_rgb.shape[:2]:
+            raise ValueError(f"overlay {overlay_rgba.shape[:2]} does not match the image {base_rgb.shape[:2]}")
+        alpha = overlay_rgba[..., 3:4].astype(np.float32) / 255.0 * float(np.clip(opacity, 0.0, 1.0))
+        out = out * (1.0 - alpha) + overlay_rgba[..., :3].astype(np.float32) * alpha
+    out = np.round(out).astype(np.uint8)
+    if mark is not None:
+        y, x = mark
+        h, w = out.shape[:2]
+        gap = 2  # the pixel itself stays visible
+        for dy in range(-6, 7):
+            if abs(dy) > gap and 0 <= y + dy < h:
+                out[y + dy, x] = (0, 255, 255)
+        for dx in range(-6, 7):
+            if abs(dx) > gap and 0 <= x + dx < w:
+                out[y, x + dx] = (0, 255, 255)
+    return out

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QEvent, QIODevice, QPointF, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPalette
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.base.errors import NLSNError
-from core.base.fileio import atomic_write, os_error_reason
+from core.image import Image, save_image
+from core.inspection.colours import composite
 from nlsn_gui.qt.host import Host
 from nlsn_gui.qt.inspector.heatmaps import HeatmapPair
 from nlsn_gui.qt.inspector.legend import Legend, section_title
@@ -259,42 +260,37 @@ class InspectorPanel(QWidget):
         return str(self.overlay_box.currentData())
 
     def export_dialog(self) -> None:
-        folder = Path(str(self.host.settings.value("files/save_dir", str(Path.home()))))
         doc = self.host.selection().document
-        name = f"{doc.stem if doc else 'inspector'}_attention.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Export the inspector view", str(folder / name), "PNG (*.png)")
+        folder = doc.path.parent if doc is not None and doc.path is not None else \
+            Path(str(self.host.settings.value("files/save_dir", str(Path.home()))))
+        path, _ = QFileDialog.getSaveFileName(self, "Export the overlay over the LR image",
+                                              str(folder / self.export_name()), "PNG (*.png)")
         if path:
             self.export_png(Path(path))
 
+    def export_name(self) -> str:
+        doc = self.host.selection().document
+        stem = doc.stem if doc is not None else "inspector"
+        return f"{stem}_{self.overlay_key()}_module{self.module_box.currentIndex() + 1}_round{self.round_box.currentIndex() + 1}.png"
+
     def export_png(self, path: Path) -> bool:
-        """Save the compare view (with overlays) and this panel side by side as a PNG, atomically."""
+        """The overlay in view over the LR image, at the LR's own resolution, with the query pixel
+        marked: a figure's panel, not a screenshot of the widgets."""
         path = Path(path) if Path(path).suffix.lower() == ".png" else Path(path).with_suffix(".png")
-        left, right = self.host.compare.grab_image(), self.grab().toImage()
-        dpr = max(left.devicePixelRatio(), right.devicePixelRatio(), 1.0)
-        image = QImage(left.width() + int(8 * dpr) + right.width(), max(left.height(), right.height()),
-                       QImage.Format.Format_RGB32)
-        image.setDevicePixelRatio(dpr)
-        image.fill(self.palette().color(QPalette.ColorRole.Window))
-        painter = QPainter(image)
-        for part in (left, right):
-            part.setDevicePixelRatio(dpr)
-        painter.drawImage(QPointF(0, 0), left)
-        painter.drawImage(QPointF((left.width() + int(8 * dpr)) / dpr, 0), right)
-        painter.end()
-        buffer = QBuffer()
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        try:
-            if not image.save(buffer, "PNG"):
-                raise NLSNError(f"could not encode {path.name}")
-            atomic_write(path, bytes(buffer.data()))
-        except OSError as err:
-            self.host.error(f"could not write {path.name} ({os_error_reason(err)})")
+        doc = self.host.selection().document
+        if doc is None or self.state.view is None:
+            self.host.status("Nothing to export yet: inspect an image first")
             return False
-        except NLSNError as err:
-            self.host.error(str(err))
+        base = doc.displays["lr"]
+        overlay = self.state.overlay_rgba(self.overlay_key())
+        try:
+            pixels = composite(base, overlay, opacity=self.opacity_slider.value() / 100, mark=self.state.query)
+            save_image(path, Image(pixels))
+        except (NLSNError, ValueError) as err:
+            self.host.error(f"could not export {path.name}: {err}")
             return False
         self.host.settings.setValue("files/save_dir", str(path.parent))
-        self.host.status(f"Exported {path}")
+        self.host.status(f"Exported {path} ({pixels.shape[1]}×{pixels.shape[0]}, the LR image's own size)")
         return True
 
     # ------------------------------------------------------------------ views

@@ -404,3 +404,19 @@ def test_log_axis():
     np.testing.assert_allclose(log_axis(np.array([0, 9, 99])), [0, 1, 2])
     assert log_axis_ticks(250) == [(log_axis(1), "1"), (log_axis(10), "10"), (log_axis(100), "100")]
     assert log_axis_ticks(0) == [(log_axis(1), "1")]
+
+
+def test_composite_blends_at_the_inspectors_opacity_and_marks_the_query():
+    from core.inspection.colours import composite
+
+    base = np.full((20, 30, 3), 100, np.uint8)
+    overlay = np.zeros((20, 30, 4), np.uint8)
+    overlay[..., 0], overlay[..., 3] = 255, 255
+    out = composite(base, overlay, opacity=0.5)
+    assert out.shape == (20, 30, 3) and tuple(out[0, 0]) == (178, 50, 50)  # round(100 + 0.5 (255 - 100))
+    assert np.array_equal(composite(base, None), base)
+    marked = composite(base, None, mark=(10, 15))
+    assert tuple(marked[10, 15]) == (100, 100, 100) and tuple(marked[10, 19]) == (0, 255, 255)
+    assert tuple(marked[4, 15]) == (0, 255, 255) and tuple(marked[3, 15]) == (100, 100, 100)
+    with pytest.raises(ValueError):
+        composite(base, overlay[:10])
