@@ -53,7 +53,7 @@ def _resize_image(image: Image, fn: Callable[[np.ndarray, int], np.ndarray], sca
     """Apply a MATLAB bicubic resize to pixels and alpha, keeping dtype and channels."""
     pixels = fn(image.pixels, scale)
     alpha = fn(image.alpha, scale) if image.alpha is not None else None
-    return Image(pixels=pixels, alpha=alpha, source=image.source, format=image.format)
+    return Image(pixels=pixels, alpha=alpha, **image.metadata())
 
 
 def simulate_lr(hr: Image, scale: int) -> tuple[Image, Image]:
@@ -64,7 +64,7 @@ def simulate_lr(hr: Image, scale: int) -> tuple[Image, Image]:
             f"the HR image needs at least {scale * MIN_SIMULATE_SIDE} pixels per side"
         )
     alpha = modcrop(hr.alpha, scale) if hr.alpha is not None else None
-    cropped = Image(pixels=modcrop(hr.pixels, scale), alpha=alpha, source=hr.source, format=hr.format)
+    cropped = Image(pixels=modcrop(hr.pixels, scale), alpha=alpha, **hr.metadata())
     return _resize_image(cropped, downscale, scale), cropped
 
 

@@ -20,6 +20,12 @@ class Image:
     alpha: np.ndarray | None = None
     source: str = ""  # where it came from, for messages; may be ''
     format: str = ""  # 'PNG', 'JPEG', 'BMP', 'TIFF', 'WEBP', 'GIF' or ''
+    icc_profile: bytes | None = None  # the colour profile, kept into the result (core.image.metadata)
+    exif: bytes | None = None  # the EXIF, its orientation reset (the pixels are upright)
+
+    def metadata(self) -> dict:
+        """The fields a result made from this image carries over."""
+        return {"source": self.source, "format": self.format, "icc_profile": self.icc_profile, "exif": self.exif}
 
     def __post_init__(self) -> None:
         self._validate()

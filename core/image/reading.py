@@ -21,6 +21,7 @@ from PIL import UnidentifiedImageError
 
 from core.base.errors import ImageError
 from core.base.text import format_bytes
+from core.image.metadata import read_metadata
 from core.image.decoders import apply_orientation, decode_opencv, decode_pillow, exif_orientation, opencv_layout
 from core.image.formats import DEFAULT_MAX_PIXELS, FORMAT_ALIASES, PIL_FORMATS
 from core.image.image import Image
@@ -228,7 +229,8 @@ def _decode(data: bytes, *, name: str, source: str, max_pixels: int) -> Image:
             raise ImageError(
                 f"{name}: not enough memory to decode a {width}x{height} image"
             ) from exc
+        icc, exif = read_metadata(im)
     pixels = apply_orientation(pixels, orientation)
     if alpha is not None:
         alpha = apply_orientation(alpha, orientation)
-    return Image(pixels=pixels, alpha=alpha, source=source, format=fmt)
+    return Image(pixels=pixels, alpha=alpha, source=source, format=fmt, icc_profile=icc, exif=exif)

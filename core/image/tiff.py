@@ -28,12 +28,15 @@ def opencv_orients_tiff() -> bool:
     return decoded is not None and decoded.shape[:2] == (1, 2) and int(decoded[0, 1, 0]) == 1000
 
 
-def tiff_with_short_tags(data: bytes, tags: dict[int, int]) -> bytes:
-    """Add or replace single-SHORT tags in the first IFD of a classic TIFF.
+TIFF_ICC_PROFILE = 34675  # InterColorProfile: the ICC profile's bytes (type UNDEFINED)
 
-    A new IFD with the merged, sorted entries is appended to the file and the header is
-    pointed at it; the old IFD is left as unused bytes. Data other than a classic TIFF is
-    returned unchanged.
+
+def tiff_with_short_tags(data: bytes, tags: dict[int, int], *, blobs: dict[int, bytes] | None = None) -> bytes:
+    """Add or replace single-SHORT tags (and UNDEFINED ``blobs``) in the first IFD of a classic TIFF.
+
+    A new IFD with the merged, sorted entries is appended to the file (after the blobs' bytes)
+    and the header is pointed at it; the old IFD is left as unused bytes. Data other than a
+    classic TIFF is returned unchanged.
     """
     if len(data) < 8 or data[:4] not in (b"II*\x00", b"MM\x00*"):
         return data
@@ -53,6 +56,14 @@ def tiff_with_short_tags(data: bytes, tags: dict[int, int]) -> bytes:
     for tag, value in tags.items():
         entries[tag] = struct.pack(order + "HHIHH", tag, 3, 1, value, 0)  # type 3 = SHORT
     out = bytearray(data)
+    for tag, blob in (blobs or {}).items():
+        if len(out) % 2:
+            out += b"\x00"
+        if len(blob) <= 4:
+            entries[tag] = struct.pack(order + "HHI", tag, 7, len(blob)) + blob.ljust(4, b"\x00")
+        else:
+            entries[tag] = struct.pack(order + "HHII", tag, 7, len(blob), len(out))  # type 7 = UNDEFINED
+            out += blob
     if len(out) % 2:
         out += b"\x00"  # IFDs must start on a word boundary
     new_ifd = len(out)

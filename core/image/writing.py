@@ -13,8 +13,9 @@ from core.base.errors import ImageError
 from core.base.fileio import atomic_write, os_error_reason
 from core.image.formats import MAX_SIDE, SUPPORTED_WRITE, TIFF_EXTRA_SAMPLES, WRITE_FORMATS
 from core.image.image import Image, to_8bit
+from core.image.metadata import exif_for, png_with_metadata
 from core.image.names import display_name, printable
-from core.image.tiff import tiff_with_short_tags
+from core.image.tiff import TIFF_ICC_PROFILE, tiff_with_short_tags
 
 
 def save_image(path: str | os.PathLike, image: Image, *, quality: int = 95) -> None:
@@ -25,6 +26,8 @@ def save_image(path: str | os.PathLike, image: Image, *, quality: int = 95) -> N
     * JPEG and BMP cannot hold alpha: the alpha channel is simply dropped (no compositing).
       WebP has no greyscale mode, so grey is stored as RGB there; 16-bit grey+alpha is stored
       as RGBA (the encoder used for 16 bits has no grey+alpha layout).
+    * The ICC profile and EXIF of the image go with it where the format holds them
+      (:mod:`core.image.metadata`).
     * ``quality`` (1..100) applies to JPEG (4:4:4 chroma, no subsampling) and WebP; WebP at
       quality 100 is written lossless.
     * The file is encoded in memory, written to a temporary file in the same folder, flushed
@@ -61,13 +64,16 @@ def _encode(image: Image, fmt: str, quality: int, name: str) -> bytes:
         raise ImageError(f"{name}: cannot save an image with no pixels")
     if fmt in ("JPEG", "BMP"):
         alpha = None  # these formats cannot store it; dropped by design
+    icc = image.icc_profile if fmt != "BMP" else None
+    exif = exif_for(image.exif, width=image.width, height=image.height) if fmt != "BMP" else None
     try:
         if image.bit_depth == 16 and fmt in ("PNG", "TIFF"):
-            return _encode_opencv16(pixels, alpha, fmt)
+            data = _encode_opencv16(pixels, alpha, fmt, icc=icc)
+            return png_with_metadata(data, icc=icc, exif=exif) if fmt == "PNG" else data
         if image.bit_depth == 16:
             pixels = to_8bit(pixels)
             alpha = None if alpha is None else to_8bit(alpha)
-        return _encode_pillow8(pixels, alpha, fmt, quality)
+        return _encode_pillow8(pixels, alpha, fmt, quality, icc=icc, exif=exif)
     except MemoryError as exc:
         raise ImageError(f"{name}: not enough memory to encode the image") from exc
     except Exception as exc:  # an encoder refusing the data; never leak its raw error
@@ -75,7 +81,8 @@ def _encode(image: Image, fmt: str, quality: int, name: str) -> bytes:
 
 
 def _encode_pillow8(
-    pixels: np.ndarray, alpha: np.ndarray | None, fmt: str, quality: int
+    pixels: np.ndarray, alpha: np.ndarray | None, fmt: str, quality: int, *, icc: bytes | None = None,
+    exif: bytes | None = None,
 ) -> bytes:
     grey = pixels.shape[2] == 1
     if grey and fmt == "WEBP":  # WebP stores colour only
@@ -96,12 +103,18 @@ def _encode_pillow8(
         options = {"compression": "tiff_lzw"}
     elif fmt == "PNG":
         options = {"compress_level": 6}
+    if icc:
+        options["icc_profile"] = icc
+    if exif:
+        options["exif"] = exif
+        if fmt == "TIFF":  # libtiff's encoders refuse an EXIF sub-IFD: Pillow's own writer, uncompressed
+            options.pop("compression")
     buffer = io.BytesIO()
     pil.save(buffer, format=fmt, **options)
     return buffer.getvalue()
 
 
-def _encode_opencv16(pixels: np.ndarray, alpha: np.ndarray | None, fmt: str) -> bytes:
+def _encode_opencv16(pixels: np.ndarray, alpha: np.ndarray | None, fmt: str, *, icc: bytes | None = None) -> bytes:
     """16-bit PNG/TIFF via OpenCV (Pillow cannot write 16-bit colour)."""
     if pixels.shape[2] == 1 and alpha is None:
         array = pixels[:, :, 0]
@@ -121,6 +134,8 @@ def _encode_opencv16(pixels: np.ndarray, alpha: np.ndarray | None, fmt: str) -> 
         # OpenCV does not mark the 4th sample as alpha; ExtraSamples = 2 (unassociated alpha)
         # makes other programs treat it as transparency.
         data = tiff_with_short_tags(data, {TIFF_EXTRA_SAMPLES: 2})
+    if fmt == "TIFF" and icc:
+        data = tiff_with_short_tags(data, {}, blobs={TIFF_ICC_PROFILE: icc})
     return data
 
 

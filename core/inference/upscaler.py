@@ -212,4 +212,4 @@ class Upscaler:
         if image.alpha is not None:
             a = bicubic_upscale(image.alpha_float().astype(np.float64), self.scale)
             alpha = quantise(a, max_value=image.max_value)
-        return Image(pixels=pixels, alpha=alpha, source=image.source, format=image.format)
+        return Image(pixels=pixels, alpha=alpha, **image.metadata())

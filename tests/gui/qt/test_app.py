@@ -321,3 +321,25 @@ def test_a_result_made_otherwise_says_so_and_a_scale_change_keeps_it(qtbot, tmp_
     assert win.doc.has_result and win.doc.comparison.scale == 2 and nlsn_title() is not None
     assert "the ×2 NLSN result is back" in win.status_label.text()
     win.worker.shutdown()
+
+
+def test_saving_a_photo_keeps_its_profile_and_exif(qtbot, tmp_path):
+    from PIL import ImageCms
+
+    from tests.core.image.test_metadata import MAKE, photo
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    photo(tmp_path / "cam.jpg", icc)
+    win = helpers.make_window(qtbot, tmp_path, name="meta.ini")
+    use_model(qtbot, win, helpers.save_tiny(tmp_path / "tiny.safetensors"))
+    win.open_path(tmp_path / "cam.jpg")
+    idle(qtbot, win)
+    win.upscale()
+    idle(qtbot, win)
+    win.save(tmp_path / "cam_x2.webp")
+    idle(qtbot, win)
+    with PILImage.open(tmp_path / "cam_x2.webp") as written:
+        written.load()
+        assert written.size == (40, 60) and written.info.get("icc_profile") == icc
+        assert written.getexif()[MAKE] == "TestCam"
+    win.worker.shutdown()
