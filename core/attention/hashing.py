@@ -47,6 +47,9 @@ def draw_rotations(
     return rotations.to(device=device, dtype=dtype)
 
 
+HASH_BLOCK = 2**16  # positions projected at once (16 MiB of projections per round-set of 64)
+
+
 def hash_codes(x: torch.Tensor, rotations: torch.Tensor, buckets: int) -> torch.Tensor:
     """Bucket of every position in every round, offset by ``r * m`` (step 3).
 
@@ -56,17 +59,22 @@ def hash_codes(x: torch.Tensor, rotations: torch.Tensor, buckets: int) -> torch.
     n, length, channels = x.shape
     n_hashes, half = rotations.shape[2], rotations.shape[3]
     # The matmul the released einsum("btf,bfhi->bhti") runs (bitwise the same projections), kept
-    # in its (N, L, R, m/2) layout so that the reductions below run over contiguous rows.
+    # in its (N, L, R, m/2) layout so that the reductions below run over contiguous rows; in
+    # blocks of positions, so that the projections of a large image (R * m/2 = 256 values per
+    # position: 1 GiB at 1000 x 1000) never exist at once.
     flat = rotations.reshape(1, channels, n_hashes * half).expand(n, -1, -1)  # (N, C, R*m/2)
-    rotated = torch.bmm(x, flat).view(n, length, n_hashes, half)  # (N, L, R, m/2)
-    # argmax over [rotated, -rotated] (m values) without building it: the first maximum of
-    # `rotated` unless -min is strictly larger (then m/2 + the first minimum); ties resolve to the
-    # first index, exactly as argmax over the concatenation does.
-    top, top_at = rotated.max(dim=-1)  # (N, L, R)
-    low, low_at = rotated.min(dim=-1)  # (N, L, R)
-    codes = torch.where(-low > top, low_at + half, top_at).transpose(1, 2)  # (N, R, L)
+    codes = torch.empty(n, length, n_hashes, dtype=torch.int64, device=x.device)  # (N, L, R)
+    for start in range(0, length, HASH_BLOCK):
+        part = slice(start, min(start + HASH_BLOCK, length))
+        rotated = torch.bmm(x[:, part], flat).view(n, -1, n_hashes, half)  # (N, l, R, m/2)
+        # argmax over [rotated, -rotated] (m values) without building it: the first maximum of
+        # `rotated` unless -min is strictly larger (then m/2 + the first minimum); ties resolve to
+        # the first index, exactly as argmax over the concatenation does.
+        top, top_at = rotated.max(dim=-1)  # (N, l, R)
+        low, low_at = rotated.min(dim=-1)  # (N, l, R)
+        codes[:, part] = torch.where(-low > top, low_at + half, top_at)
     offsets = torch.arange(n_hashes, device=x.device).view(1, -1, 1) * buckets
-    return codes + offsets
+    return codes.transpose(1, 2) + offsets  # (N, R, L)
 
 
 @dataclass

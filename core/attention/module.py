@@ -11,6 +11,7 @@ from core.attention.fast import sparse_attention_fast
 from core.attention.grouped import cpu_flash_available, sparse_attention_blocked, sparse_attention_flash_cpu
 from core.attention.hashing import Buckets, compute_buckets
 from core.attention.reference import sparse_attention_reference
+from core.attention.streamed import sparse_attention_streamed
 
 # The paper's defaults: 4 hash rounds, chunks of 144 positions, match embedding at C / 4.
 DEFAULT_N_HASHES = 4
@@ -49,8 +50,8 @@ class NonLocalSparseAttention(nn.Module):
         self.chunk_size = chunk_size
         self.reduction = reduction
         self.res_scale = res_scale
-        # "auto" = "fast" (strided windows, custom backward; CPU and CUDA, training and
-        # inference). "reference" holds all scores at once like the release; "blocked" and
+        # "auto" = "streamed" when no gradient is needed (inference: rounds in turn, combined
+        # online), else "fast" (strided windows, custom backward). "reference" holds all scores at once like the release; "blocked" and
         # "flash-cpu" (PyTorch's fused CPU kernel, inference only) are kept for comparison.
         # All give the same results to float rounding (tested).
         self.impl = "auto"
@@ -81,6 +82,10 @@ class NonLocalSparseAttention(nn.Module):
     def attend(self, x: torch.Tensor, y: torch.Tensor, bk: Buckets) -> torch.Tensor:
         """Sparse attention (steps 5-8) -> (N, L, C) by ``self.impl``."""
         impl = self.impl
+        needs_grad = torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)
+        if impl == "streamed" or (impl == "auto" and not needs_grad):
+            # Inference: rounds in turn, combined online (a fraction of the fast path's memory).
+            return sparse_attention_streamed(x, y, bk, n_hashes=self.n_hashes)
         if impl == "auto":
             impl = "fast"  # the fastest everywhere we measured (docs/performance.md)
         if impl not in PATHS:
@@ -102,6 +107,9 @@ class NonLocalSparseAttention(nn.Module):
         else:
             bk = self.hash(x, generator)
         out = self.attend(x, y, bk)  # (N, L, C)
+        del x, y, bk
         out = out.transpose(1, 2).reshape(n, -1, h, w)
-        # Step 9.
-        return out * self.res_scale + inp
+        # Step 9 (in place when nothing needs the product: one image-sized buffer less).
+        if torch.is_grad_enabled() and (out.requires_grad or inp.requires_grad):
+            return out * self.res_scale + inp
+        return out.mul_(self.res_scale).add_(inp)

@@ -32,6 +32,20 @@ ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
 
 
+def for_inference(model: NLSN, device: torch.device, dtype: torch.dtype) -> NLSN:
+    """``model`` in eval mode on ``device`` with channels-last (NHWC) weights.
+
+    With NHWC maps oneDNN's convolutions need no reordered copies of their input and output
+    (half a convolution's peak memory, and faster), and the attention's (N, L, C) rows are the
+    map itself, with no transposed copies either (docs/performance.md)."""
+    return model.eval().to(device, dtype, memory_format=torch.channels_last)
+
+
+def as_input(x: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """An LR batch laid out as :func:`for_inference` expects it."""
+    return x.to(device, dtype).contiguous(memory_format=torch.channels_last)
+
+
 @dataclass
 class RunInfo:
     """What the last call did (for status bars and logs)."""
@@ -60,7 +74,7 @@ class Upscaler:
         self.half = (self.device.type == "cuda") if half is None else bool(half)
         if self.half and self.device.type == "cpu":
             raise NLSNError("half precision is only supported on a GPU")
-        self.model = model.eval().to(self.device, torch.float16 if self.half else torch.float32)
+        self.model = for_inference(model, self.device, torch.float16 if self.half else torch.float32)
         self.memory_budget = memory_budget
         self.overlap = overlap
         self.last_run = RunInfo()
@@ -169,8 +183,8 @@ class Upscaler:
 
     def _forward(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         dtype = torch.float16 if self.half else torch.float32
-        out = self.model(x.to(self.device, dtype), generator=generator)
-        return out.float().cpu()
+        out = self.model(as_input(x, self.device, dtype), generator=generator)
+        return out.float().cpu().contiguous()
 
     def _forward_tiles(
         self, x: torch.Tensor, generator: torch.Generator, tiles: list[Tile], state: dict

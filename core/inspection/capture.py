@@ -17,6 +17,7 @@ from core.base.allocator import keep_freed_memory
 from core.base.errors import Cancelled
 from core.base.interrupt import interruptible
 from core.image import image_tensor
+from core.inference.upscaler import as_input, for_inference
 from core.network import NLSN
 
 CancelFn = Callable[[], bool]
@@ -140,7 +141,7 @@ def inspect(
     if lr.ndim != 4 or lr.shape[:2] != (1, 3):
         raise ValueError(f"expected a (1, 3, H, W) tensor, got {tuple(lr.shape)}")
     dev = torch.device(device)
-    model = model.eval().to(dev, torch.float32)
+    model = for_inference(model, dev, torch.float32)
     generator = torch.Generator(device="cpu").manual_seed(int(seed))
 
     positions = [pos for pos, m in enumerate(model.body) if isinstance(m, NonLocalSparseAttention)]
@@ -161,7 +162,7 @@ def inspect(
         handles = [s.register_forward_pre_hook(on_stage) for s in stages]
         keep_freed_memory()  # as Upscaler does (core/base/allocator.py)
         with interruptible(check_cancel):  # also between the blocks of the sparse attention
-            sr = model(lr.to(dev, torch.float32), generator=generator).float().cpu()
+            sr = model(as_input(lr, dev, torch.float32), generator=generator).float().cpu().contiguous()
     finally:
         for handle in handles:
             handle.remove()

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from core.attention import NonLocalSparseAttention
+from core.base.interrupt import checkpoint
 from core.network.config import NLSA_EVERY, SCALES, NLSNConfig
 
 # The released normalisation: the RGB mean of DIV2K subtracted, std 1, inputs in [0, 1] (rgb_range 1).
@@ -44,7 +45,48 @@ class ResBlock(nn.Module):
         self.res_scale = res_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x) * self.res_scale + x
+        out = self.body(x)
+        if needs_grad(out, x):
+            return out * self.res_scale + x
+        return out.mul_(self.res_scale).add_(x)  # the same arithmetic, without a second buffer
+
+
+def needs_grad(*tensors: torch.Tensor) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
+TAIL_STRIP_BYTES = 64 * 2**20  # without gradients the tail runs in strips of rows of about this much
+TAIL_HALO = 2  # LR rows either side of a strip: every tail's receptive field reaches < 2 LR rows
+
+
+class Tail(nn.Sequential):
+    """The upsampler and the last conv (keys tail.0.* and tail.1.*).
+
+    Without gradients (inference) a large image goes through in strips of rows, each with
+    ``TAIL_HALO`` rows of its neighbours, so that the widest map (4 or 9 times the features, at
+    LR size: 1 GiB for a 1000 x 1000 x2) is never whole. Convolutions only look that far, so
+    the strips give the whole-image result (to float rounding, tested).
+    """
+
+    def __init__(self, scale: int, *layers: nn.Module) -> None:
+        super().__init__(*layers)
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        widest = max(m.out_channels for m in self.modules() if isinstance(m, nn.Conv2d))
+        rows = max(8, TAIL_STRIP_BYTES // max(1, n * widest * w * x.element_size()))
+        if needs_grad(x) or rows >= h:
+            return super().forward(x)
+        s = self.scale
+        out = x.new_empty(n, 3, h * s, w * s)
+        for top in range(0, h, rows):
+            count = min(rows, h - top)
+            lo, hi = max(0, top - TAIL_HALO), min(h, top + count + TAIL_HALO)
+            piece = super().forward(x[:, :, lo:hi])  # (N, 3, (hi - lo) * s, W * s)
+            out[:, :, top * s:(top + count) * s] = piece[:, :, (top - lo) * s:(top - lo + count) * s]
+            checkpoint()
+        return out
 
 
 def upsampler(n_feats: int, scale: int) -> nn.Sequential:
@@ -76,7 +118,7 @@ class NLSN(nn.Module):
                 body.append(self._nlsa())
         body.append(conv3x3(f, f))
         self.body = nn.Sequential(*body)
-        self.tail = nn.Sequential(upsampler(f, config.scale), conv3x3(f, 3))
+        self.tail = Tail(config.scale, upsampler(f, config.scale), conv3x3(f, 3))
         self.add_mean = MeanShift(+1)
 
     def _nlsa(self) -> NonLocalSparseAttention:
@@ -104,7 +146,7 @@ class NLSN(nn.Module):
                 res = module(res, generator=generator)
             else:
                 res = module(res)
-        res = res + h  # global residual
+        res = res + h if needs_grad(res, h) or res is h else res.add_(h)  # global residual
         return self.add_mean(self.tail(res))
 
 

@@ -34,7 +34,8 @@ def validate(model: NLSN, *, device: torch.device, folder: Path, scale: int, pre
         upscaler = Upscaler(model, device=device, half=False)
         scores = evaluate(folder, scale=scale, upscaler=upscaler, keep_images=previews)
     finally:
-        model.train()
+        # Back to training: the Upscaler laid the weights out channels-last, which trains slower.
+        model.to(memory_format=torch.contiguous_format).train()
     strips = [preview_strip(s.lr, s.sr, s.hr, scale=scale) for s in scores if s.sr is not None]
     stacked = stack_previews(strips)
     if stacked is not None:

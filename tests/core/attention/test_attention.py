@@ -178,6 +178,51 @@ def test_fast_paths_match_reference(shape, block_scores, fast):
             assert (a - b).abs().max() <= 1e-4
 
 
+@pytest.mark.parametrize("shape", [(2, 16, 13, 11), (1, 16, 4, 3), (1, 16, 24, 24), (1, 16, 17, 19)])
+@pytest.mark.parametrize("block_scores", [1, 5000, 2**23])
+def test_the_streamed_inference_path_matches_the_reference(shape, block_scores):
+    """Rounds in turn and combined online: the reference's combined output to float rounding."""
+    from core.attention import PATHS as paths
+    from core.attention import combine_rounds
+    from core.attention.streamed import sparse_attention_streamed
+
+    torch.manual_seed(0)
+    module = NonLocalSparseAttention(16, n_hashes=3, chunk_size=16)
+    with torch.no_grad():
+        x, y = module.embed(torch.randn(*shape))
+        bk = module.hash(x, torch.Generator().manual_seed(3))
+        want = combine_rounds(paths["reference"](x, y, bk, n_hashes=3))
+        got = sparse_attention_streamed(x, y, bk, n_hashes=3, block_scores=block_scores)
+    assert got.shape == want.shape and (got - want).abs().max() <= 1e-5
+
+
+def test_inference_takes_the_streamed_path_and_training_the_fast_one(monkeypatch):
+    import core.attention.module as module_file
+
+    calls = []
+    monkeypatch.setattr(module_file, "sparse_attention_streamed",
+                        lambda *a, **kw: calls.append("streamed") or module_file.combine_rounds(
+                            module_file.sparse_attention_fast(*a, **kw)))
+    module = NonLocalSparseAttention(16, n_hashes=2, chunk_size=16)
+    inp = torch.randn(1, 16, 9, 9)
+    with torch.no_grad():
+        module(inp)
+    assert calls == ["streamed"]
+    module(inp.requires_grad_(True)).sum().backward()
+    assert calls == ["streamed"]  # a gradient: the fast path, with its own backward
+
+
+def test_hashing_in_blocks_of_positions_gives_the_same_codes(monkeypatch):
+    import core.attention.hashing as hashing
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 300, 8)
+    rotations = torch.randn(1, 8, 3, 4)
+    whole = hash_codes(x, rotations, 8)
+    monkeypatch.setattr(hashing, "HASH_BLOCK", 7)
+    assert torch.equal(hash_codes(x, rotations, 8), whole)
+
+
 @pytest.mark.parametrize("impl", ["blocked", "fast"])
 def test_attention_can_be_interrupted_between_blocks(impl):
     from core.base.errors import Cancelled

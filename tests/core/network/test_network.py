@@ -73,3 +73,32 @@ def test_config_round_trip_and_unknown_keys():
         NLSNConfig.from_dict({**cfg.to_dict(), "colour": 1})
     with pytest.raises(ValueError, match="unknown preset"):
         preset("huge")
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_the_tail_in_strips_is_the_whole_tail(monkeypatch, scale):
+    import core.network.nlsn as nlsn_file
+
+    torch.manual_seed(0)
+    model = NLSN(preset("tiny", scale=scale)).eval()
+    feats = torch.randn(1, model.config.n_feats, 37, 23)
+    with torch.no_grad():
+        whole = model.tail(feats)
+        monkeypatch.setattr(nlsn_file, "TAIL_STRIP_BYTES", 1)  # strips of 8 rows
+        strips = model.tail(feats)
+    assert strips.shape == whole.shape == (1, 3, 37 * scale, 23 * scale)
+    assert (strips - whole).abs().max() <= 1e-5
+    assert {"tail.0.0.weight", "tail.1.weight"} <= set(model.state_dict())  # the released keys
+
+
+def test_inference_in_place_arithmetic_is_the_trainings(monkeypatch):
+    """ResBlocks, attention residuals and the global skip run in place without gradients:
+    the same numbers as the out-of-place forward that training runs."""
+    torch.manual_seed(0)
+    model = NLSN(preset("tiny", scale=2)).eval()
+    x = torch.rand(1, 3, 20, 18)
+    with torch.no_grad():
+        lean = model(x, generator=torch.Generator().manual_seed(1))
+    with torch.enable_grad():
+        full = model(x.requires_grad_(True), generator=torch.Generator().manual_seed(1))
+    assert (lean - full.detach()).abs().max() <= 1e-5

@@ -686,3 +686,18 @@ def test_a_step_is_timed_without_touching_the_global_rng():
     assert torch.equal(torch.random.get_rng_state(), state)
     assert small.device == "cpu" and 0 < small.seconds < large.seconds  # 64 patches: scaled from 4
     assert large.run_seconds(1000) == pytest.approx(1000 * large.seconds)
+
+
+def test_validation_leaves_the_trained_weights_as_they_were(folders, tmp_path):
+    from core.train.validation import validate
+
+    train, val = folders
+    torch.manual_seed(0)
+    from core.network import NLSN, preset
+
+    model = NLSN(preset("tiny", scale=2)).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    validate(model, device=torch.device("cpu"), folder=Path(val), scale=2, previews=0, preview_path=tmp_path / "p.png")
+    assert model.training
+    for key, value in model.state_dict().items():
+        assert value.is_contiguous() and torch.equal(value, before[key]), key  # not left channels-last
