@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="default: the model's scale, or 2 with the bundled models")
     up.add_argument("--model", default=None, metavar="NAME_OR_PATH",
                     help="bundled model name or a .pt/.safetensors file (default: the bundled model of the scale)")
+    size = up.add_mutually_exclusive_group()
+    size.add_argument("--factor", type=float, metavar="F",
+                      help="any output factor, e.g. 1.5: NLSN at the nearest scale above, then MATLAB bicubic")
+    size.add_argument("--width", type=int, metavar="PX", help="output width (with --height: both; alone: keeps the aspect)")
+    up.add_argument("--height", type=int, metavar="PX", help="output height (alone: keeps the aspect)")
     add_model_options(up)
     up.set_defaults(run=("core.cli.upscale", "cmd_upscale"))
 

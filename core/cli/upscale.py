@@ -7,23 +7,52 @@ from pathlib import Path
 
 from core.cli.models import load_for_scale, model_line
 from core.cli.progress import Progress
+from core.base.errors import NLSNError
+from core.image import image_size
 from core.inference import Upscaler
+from core.inference.output_size import OutputSize, fit_to, plan_output
 from core.inference.batch import BatchItem, collect_inputs, make_folders, output_paths, run_batch
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
+def _plans(args: argparse.Namespace, inputs: list[Path]) -> list[OutputSize] | None:
+    """Each input's output size under --factor / --width / --height (None: the network's own)."""
+    if args.factor is None and args.width is None and args.height is None:
+        return None
+    if args.factor is not None and args.height is not None:
+        raise NLSNError("give --factor or a target size (--width / --height), not both")
+    plans = []
+    for path in inputs:
+        try:
+            width, height = image_size(path)
+        except NLSNError:
+            width, height = 1, 1  # unreadable: reported when it is upscaled
+        plans.append(plan_output(width, height, factor=args.factor, target_width=args.width,
+                                 target_height=args.height))
+    return plans
+
+
 def cmd_upscale(args: argparse.Namespace) -> int:
     inputs = collect_inputs(args.inputs)
+    plans = _plans(args, inputs)
+    if plans is not None and args.scale is None and args.model is None:
+        args.scale = max(plan.scale for plan in plans)  # the nearest network scale at or above
     loaded = load_for_scale(args)
-    outputs = output_paths(inputs, Path(args.output), loaded.config.scale)
+    outputs = output_paths(inputs, Path(args.output), loaded.config.scale,
+                           tags=[plan.tag for plan in plans] if plans else None)
     upscaler = Upscaler(loaded.model, device=args.device, half=args.half)
     make_folders(dst.parent for dst in outputs)
     progress = Progress()
     progress.line(f"model {model_line(loaded)} on {upscaler.device}")
 
     def one(image, *, progress, cancel):
-        return upscaler.upscale_image(image, seed=args.seed, ensemble=args.ensemble, progress=progress, cancel=cancel)
+        result = upscaler.upscale_image(image, seed=args.seed, ensemble=args.ensemble, progress=progress, cancel=cancel)
+        if plans is None:
+            return result
+        size = plan_output(image.width, image.height, factor=args.factor, target_width=args.width,
+                           target_height=args.height)
+        return fit_to(result, size)
 
     def prefix(index: int, name: str) -> str:
         return f"[{index + 1}/{len(inputs)}] {name}"

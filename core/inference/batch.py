@@ -61,11 +61,12 @@ def collect_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
 MANIFEST = ".nlsn-batch.json"
 
 
-def output_name(source: Path, *, scale: int, extension: str | None = None) -> str:
-    """``<stem>_x<s><ext>``: the one naming of results (command line, batch dialog, Save As);
-    ``extension`` None keeps the source's format when writable, else PNG."""
+def output_name(source: Path, *, scale: int, extension: str | None = None, tag: str | None = None) -> str:
+    """``<stem>_x<s><ext>`` (or ``<stem>_<tag><ext>`` for another size: ``x1.5``, ``1600x1067``): the
+    one naming of results (command line, batch dialog, Save As); ``extension`` None keeps the
+    source's format when writable, else PNG."""
     ext = extension or (source.suffix.lower() if source.suffix.lower() in SUPPORTED_WRITE else ".png")
-    return f"{source.stem}_x{scale}{ext.lower()}"
+    return f"{source.stem}_{tag or f'x{scale}'}{ext.lower()}"
 
 
 def batch_targets(sources: list[Path], out_dir: Path, *, scale: int, extension: str | None = None) -> list[Path]:
@@ -104,8 +105,9 @@ def _record(dst: Path, made: str) -> None:
         pass  # a read-only manifest only costs a re-run its skipping
 
 
-def output_paths(inputs: list[Path], output: Path, scale: int) -> list[Path]:
-    """A single input may go to a file; otherwise OUTPUT is a folder of ``<stem>_x<s><ext>``."""
+def output_paths(inputs: list[Path], output: Path, scale: int, *, tags: list[str] | None = None) -> list[Path]:
+    """A single input may go to a file; otherwise OUTPUT is a folder of ``<stem>_x<s><ext>``
+    (``tags``: each input's size instead, see :func:`output_name`)."""
     suffix = output.suffix.lower()
     if suffix and not output.is_dir():
         if suffix in SUPPORTED_WRITE:
@@ -114,6 +116,8 @@ def output_paths(inputs: list[Path], output: Path, scale: int) -> list[Path]:
             return [output]
         if suffix in SUPPORTED_READ:
             raise NLSNError(f"{output}: cannot write {suffix} files; use one of {', '.join(SUPPORTED_WRITE)}")
+    if tags is not None:
+        return [output / output_name(src, scale=scale, tag=tag) for src, tag in zip(inputs, tags)]
     return batch_targets(inputs, output, scale=scale)
 
 

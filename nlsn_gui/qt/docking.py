@@ -1,10 +1,11 @@
-"""The one way a panel joins the main window: a dock, remembered by the window's saved layout."""
+"""The one way a panel joins the main window: a dock, remembered by the window's saved layout
+(restored by :func:`restore_layout`)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QScrollArea, QWidget
 
 
 def dock_panel(window: QMainWindow, widget: QWidget, *, title: str, name: str, area: Qt.DockWidgetArea,
@@ -53,3 +54,19 @@ def dock_panel(window: QMainWindow, widget: QWidget, *, title: str, name: str, a
     action.triggered.connect(lambda checked: dock.raise_() if checked else None)
     window.addAction(action)
     return dock, action
+
+
+def restore_layout(window: QMainWindow, settings) -> None:
+    """The window's saved geometry and dock layout; a first launch takes 90 % of the screen."""
+    geometry = settings.value("window/geometry")
+    if isinstance(geometry, QByteArray):
+        window.restoreGeometry(geometry)
+    else:
+        screen = QApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else None
+        if area is not None and area.width() > 0:
+            window.resize(int(area.width() * 0.9), int(area.height() * 0.9))
+        else:
+            window.resize(1440, 860)
+    if isinstance(settings.value("window/state"), QByteArray):
+        window.restoreState(settings.value("window/state"))

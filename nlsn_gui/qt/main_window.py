@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QIcon, QImage, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox
 
 from core.checkpoints import MODEL_SUFFIXES
 from core.image import SUPPORTED_READ, SUPPORTED_WRITE, Image
 from core.inference import available_devices
-from nlsn_gui.qt.clipboard import qimage_to_image
+from nlsn_gui.qt.clipboard import mime_contents
 from nlsn_gui.qt.compare import CompareView
-from nlsn_gui.qt.docking import dock_panel
+from nlsn_gui.qt.docking import dock_panel, restore_layout
 from nlsn_gui.qt import help_menu
 from nlsn_gui.qt.host import Host
 from nlsn_gui.qt.menus import build_menus, fill_recent, make_action
 from nlsn_gui.qt.model_chooser import ModelChooser
+from nlsn_gui.qt.output_size_dialog import OutputSizeChoice
 from nlsn_gui.qt.pages import Pages
 from nlsn_gui.qt.status_bar import StatusBar
 from nlsn_gui.qt.theme import apply_theme
@@ -30,7 +31,14 @@ from nlsn_gui.qt.worker import WorkerThread
 from nlsn_gui.state.choices import ModelList, Selection, UpscaleChoices
 from nlsn_gui.state.document import Document, Made
 from nlsn_gui.state.jobs import Job, JobRouter
-from nlsn_gui.state.panels import document_panels, kept_text, opened_text, result_text, stale_note, swipe_pair
+from nlsn_gui.state.panels import (
+    document_panels,
+    kept_text,
+    opened_text,
+    result_text,
+    stale_note,
+    swipe_pair,
+)
 from nlsn_gui.state.recent import RecentFiles
 from nlsn_gui.tasks import images
 from resources import ICONS_DIR, SAMPLES_DIR
@@ -67,7 +75,7 @@ class MainWindow(QMainWindow):
         self.menus = build_menus(self, self.set_theme)
         self.chooser = ModelChooser(self, self.bar, self.models, self.settings, submit=self.submit,
                                     status=self._set_status, error=self._show_error, scale=lambda: self.scale,
-                                    rescale=self._rescale)
+                                    rescale=self.rescale)
         self._build_status_bar()
         self._restore_settings()
         self.host = Host(settings=self.settings, compare=self.compare, status=self._set_status, error=self._show_error,
@@ -106,6 +114,8 @@ class MainWindow(QMainWindow):
         self.act_average = a("&Average Models…", self.average_dialog,
                              tip="Average the weights of several models of one configuration "
                                  "(e.g. a run's snapshots) into a new model")
+        self.act_output_size = a("Output &Size…", lambda: self.output.dialog(),
+                                 tip="Save at any factor or size: NLSN at the nearest scale above, then bicubic")
         self.act_upscale = a("&Upscale", self.upscale, "Ctrl+Return", tip="Run NLSN on the image")
         self.act_cancel = a("&Cancel", self.cancel, "Esc", tip="Stop the running job")
         self.act_fit = a("Zoom to &Fit", lambda: self.compare.zoom_fit(), "F")
@@ -153,23 +163,13 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         s = self.settings
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            screen = QApplication.primaryScreen()
-            area = screen.availableGeometry() if screen is not None else None
-            if area is not None and area.width() > 0:
-                self.resize(int(area.width() * 0.9), int(area.height() * 0.9))
-            else:
-                self.resize(1440, 860)
-        if isinstance(s.value("window/state"), QByteArray):
-            self.restoreState(s.value("window/state"))
+        restore_layout(self, s)
         choices = UpscaleChoices.restore(s, devices=available_devices())
         for box, data in ((self.mode_box, choices.mode), (self.scale_box, choices.scale),
                           (self.device_box, choices.device)):
             select(box, data)
         self.seed_box.setValue(choices.seed)
+        self.output = OutputSizeChoice(self)
         self.chooser.refresh()
         self._update_recent_menu()
         self._check_theme(str(s.value("view/theme", "system")))
@@ -222,7 +222,7 @@ class MainWindow(QMainWindow):
     def model_path(self) -> str | None:
         return self.bar.model()
 
-    def _rescale(self, scale: int) -> None:
+    def rescale(self, scale: int) -> None:
         """Switch to ``scale`` (the image is prepared again for it)."""
         if scale != self.scale:
             self.scale_box.setCurrentIndex(self.scale_box.findData(scale))  # -> _scale_changed
@@ -278,16 +278,15 @@ class MainWindow(QMainWindow):
 
     def paste(self) -> None:
         clipboard = QApplication.clipboard()
-        mime = clipboard.mimeData()
-        files = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()] if mime and mime.hasUrls() else []
-        if files:
-            self.open_path(files[0])
-        elif not clipboard.image().isNull():
-            self.open_image(qimage_to_image(clipboard.image()), name="pasted image")
-        elif mime is not None and mime.hasText() and Path(mime.text().strip()).is_file():
-            self.open_path(Path(mime.text().strip()))
-        else:
-            self._set_status("The clipboard holds no image")
+        path, image = mime_contents(clipboard.mimeData(), image=clipboard.image(), text_paths=True)
+        self._open_either(path, image, "pasted image") or self._set_status("The clipboard holds no image")
+
+    def _open_either(self, path: Path | None, image: Image | None, name: str) -> bool:
+        if path is not None:
+            self.open_path(path)
+        elif image is not None:
+            self.open_image(image, name=name)
+        return path is not None or image is not None
 
     def open_image(self, image: Image, *, name: str) -> None:
         """Open pixels that did not come from a file (clipboard, drops, tests)."""
@@ -301,15 +300,8 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        mime = event.mimeData()
-        files = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
-        if files:
-            self.open_path(files[0])
-        elif mime.hasImage():
-            self.open_image(qimage_to_image(QImage(mime.imageData())), name="dropped image")
-        else:
-            return
-        event.acceptProposedAction()
+        if self._open_either(*mime_contents(event.mimeData()), "dropped image"):
+            event.acceptProposedAction()
 
     def _inputs_changed(self) -> None:
         """Mode or scale changed: recompute LR/bicubic/HR for the opened image."""
@@ -342,6 +334,13 @@ class MainWindow(QMainWindow):
         if window_jobs:
             self._set_status("Cancelling…")
 
+    def output_size(self):
+        """What Save writes for the document (None: NLSN's own result)."""
+        return self.output.size()
+
+    def set_output_target(self, target) -> None:
+        self.output.set(target)
+
     def save_dialog(self) -> None:
         if self.doc is None or not self.doc.has_result:
             self._set_status("Nothing to save yet: upscale an image first")
@@ -350,8 +349,9 @@ class MainWindow(QMainWindow):
         folder = self.doc.path.parent if self.doc.path is not None else \
             Path(str(self.settings.value("files/save_dir", str(Path.home()))))
         filters = ";;".join(f"{label} (*{ext})" for ext, label in SAVE_FORMATS.items())
-        path, _ = QFileDialog.getSaveFileName(self, "Save result", str(folder / self.doc.default_save_name(self.scale)),
-                                              filters)
+        size = self.output_size()
+        name = self.doc.default_save_name(self.scale, tag=size.tag if size is not None else None)
+        path, _ = QFileDialog.getSaveFileName(self, "Save result", str(folder / name), filters)
         if path:
             self.save(Path(path))
 
@@ -359,8 +359,10 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() not in SUPPORTED_WRITE:
             path = path.with_suffix(".png")
         self.settings.setValue("files/save_dir", str(path.parent))
-        self.submit(Job("save", f"Saving {path.name}", done=lambda p: self._set_status(f"Saved {p}"), lane="files"),
-                    images.save(self.doc.comparison.sr, path))
+        size = self.output_size()
+        how = f" ({size.width}×{size.height}: NLSN ×{self.doc.comparison.scale}, then bicubic)" if size else ""
+        self.submit(Job("save", f"Saving {path.name}", done=lambda p: self._set_status(f"Saved {p}{how}"), lane="files"),
+                    images.save(self.doc.comparison.sr, path, size=size))
 
     def batch_dialog(self, folder: Path | None = None) -> None:
         from nlsn_gui.qt.batch_dialog import BatchDialog
@@ -445,8 +447,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{result.name} — NLSN Studio")
         self.compare.set_panels(self._panels(), keep_view=not (first or rescaled))
         self.inspector.document_changed()
-        status, size = opened_text(self.doc)
-        self.info_label.setText(size)
+        status, _size = opened_text(self.doc)
+        self.output.show()
         self._set_status(kept_text(self.doc, status, came_back=came_back))
 
     def _panels(self):

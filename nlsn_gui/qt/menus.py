@@ -40,7 +40,8 @@ def build_menus(window, on_theme) -> Menus:
     for action in (window.act_paste, window.act_sample, None, window.act_save, window.act_batch, None, window.act_quit):
         file.addSeparator() if action is None else file.addAction(action)
     model = bar.addMenu("&Model")
-    for action in (window.act_model, window.act_average, None, window.act_upscale, window.act_cancel):
+    for action in (window.act_model, window.act_average, None, window.act_output_size, None, window.act_upscale,
+                   window.act_cancel):
         model.addSeparator() if action is None else model.addAction(action)
     view = bar.addMenu("&View")
     view.addAction(window.act_fit)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core.checkpoints import bundled_models
 from core.eval.compare import MODES
+from core.inference.output_size import OutputSize, plan_output
 from nlsn_gui.state.document import Document
 from nlsn_gui.state.store import Store, read_int, read_list
 
@@ -43,6 +44,41 @@ class ModelList:
         bundled = [ModelEntry(f"{name} (bundled)", str(path)) for name, path in bundled_models().items()
                    if name.endswith(f"-x{scale}")]
         return bundled + [ModelEntry(label, path) for path, label in self.user.items()]
+
+
+@dataclass(frozen=True)
+class OutputTarget:
+    """What Save writes: a factor (e.g. 1.5) or a width and/or height; NLSN runs at the nearest
+    scale at or above and the MATLAB bicubic takes its result there."""
+
+    factor: float | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def plan(self, width: int, height: int) -> OutputSize:
+        return plan_output(width, height, factor=self.factor, target_width=self.width, target_height=self.height)
+
+    def text(self) -> str:
+        if self.factor is not None:
+            return f"×{self.factor:g}"
+        return " × ".join(f"{v} px {k}" for k, v in (("wide", self.width), ("high", self.height)) if v)
+
+    @classmethod
+    def restore(cls, store: Store) -> "OutputTarget | None":
+        try:
+            factor, width, height = (store.value(f"upscale/output_{k}") for k in ("factor", "width", "height"))
+            target = cls(float(factor) if factor not in (None, "") else None,
+                         int(width) if width not in (None, "") else None,
+                         int(height) if height not in (None, "") else None)
+        except (TypeError, ValueError):
+            return None
+        return target if (target.factor or target.width or target.height) else None
+
+    @staticmethod
+    def save(store: Store, target: "OutputTarget | None") -> None:
+        for key in ("factor", "width", "height"):
+            value = getattr(target, key) if target is not None else None
+            store.setValue(f"upscale/output_{key}", "" if value is None else value)
 
 
 @dataclass

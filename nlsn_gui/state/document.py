@@ -64,6 +64,6 @@ class Document:
     def stem(self) -> str:
         return Path(self.name).stem
 
-    def default_save_name(self, scale: int) -> str:
-        """As the batch and the command line name it (``<stem>_x<s>.png``)."""
-        return output_name(Path(self.stem + ".png"), scale=scale)
+    def default_save_name(self, scale: int, *, tag: str | None = None) -> str:
+        """As the batch and the command line name it (``<stem>_x<s>.png``, or ``<stem>_<tag>.png``)."""
+        return output_name(Path(self.stem + ".png"), scale=scale, tag=tag)

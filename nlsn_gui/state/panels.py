@@ -144,9 +144,17 @@ def swipe_pair(doc: Document) -> tuple[str, str]:
 def opened_text(doc: Document) -> tuple[str, str]:
     """(status line, size) once a document is shown."""
     c = doc.comparison
-    size = f"{c.lr.width}×{c.lr.height} → {c.lr.width * c.scale}×{c.lr.height * c.scale}"
+    size = size_text(c, None)
     hint = "Simulated LR from the HR image" if c.mode == "simulate" else "Ready to upscale"
     return f"{doc.name}: {hint} (Ctrl+Enter)", size
+
+
+def size_text(c, size) -> str:
+    """The status bar's sizes: LR -> NLSN's output (-> what Save writes, when another size)."""
+    text = f"{c.lr.width}×{c.lr.height} → {c.lr.width * c.scale}×{c.lr.height * c.scale}"
+    if size is not None and (size.width, size.height) != (c.lr.width * c.scale, c.lr.height * c.scale):
+        text += f" → saved {size.width}×{size.height}"
+    return text
 
 
 def kept_text(doc: Document, status: str, *, came_back: bool) -> str:

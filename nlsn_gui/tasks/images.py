@@ -11,6 +11,7 @@ import numpy as np
 from core.base.errors import NLSNError
 from core.eval.compare import Comparison, add_bicubic, add_result, prepare
 from core.image import Image, display_rgb, load_image, save_image
+from core.inference.output_size import OutputSize, fit_to
 
 
 @dataclass
@@ -88,9 +89,10 @@ def upscale(image: Image, *, mode: str, scale: int, model: str, device: str, see
     return run
 
 
-def save(image: Image, path: Path):
+def save(image: Image, path: Path, *, size: OutputSize | None = None):
+    """Write ``image`` (taken to ``size`` by the MATLAB bicubic first, when given)."""
     def run(ctx) -> Path:
-        save_image(path, image)
+        save_image(path, fit_to(image, size) if size is not None else image)
         return path
 
     return run

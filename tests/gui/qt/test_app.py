@@ -343,3 +343,40 @@ def test_saving_a_photo_keeps_its_profile_and_exif(qtbot, tmp_path):
         assert written.size == (40, 60) and written.info.get("icc_profile") == icc
         assert written.getexif()[MAKE] == "TestCam"
     win.worker.shutdown()
+
+
+def test_save_at_any_factor_or_size(qtbot, tmp_path):
+    from nlsn_gui.qt.output_size_dialog import OutputSizeDialog
+    from nlsn_gui.state.choices import OutputTarget
+
+    win = helpers.make_window(qtbot, tmp_path, name="size.ini")
+    use_model(qtbot, win, helpers.save_tiny(tmp_path / "tiny.safetensors"))
+    win.open_image(Image(smooth_image(20, 30)), name="photo.png")
+    idle(qtbot, win)
+    dialog = OutputSizeDialog(None, lr_size=(30, 20), parent=win)
+    assert dialog.target() is None and "own result" in dialog.note.text()
+    dialog.by_factor.setChecked(True)
+    dialog.factor.setValue(1.5)
+    assert dialog.target() == OutputTarget(factor=1.5)
+    assert "30×20 → 45×30: NLSN ×2, then the MATLAB bicubic" in dialog.note.text()
+    dialog.by_size.setChecked(True)
+    dialog.width_box.setValue(5000)
+    assert not dialog.ok.isEnabled() and "more than 16 times" in dialog.note.text()
+    dialog.close()
+
+    win.set_output_target(OutputTarget(factor=1.5))
+    assert win.scale == 2 and win.info_label.text() == "30×20 → 60×40 → saved 45×30"
+    win.upscale()
+    idle(qtbot, win)
+    assert win.doc.default_save_name(2, tag=win.output_size().tag) == "photo_x1.5.png"
+    win.save(tmp_path / "photo_x1.5.png")
+    idle(qtbot, win)
+    assert load_image(tmp_path / "photo_x1.5.png").pixels.shape == (30, 45, 3)
+    assert "45×30: NLSN ×2, then bicubic" in win.status_label.text()
+    win.set_output_target(OutputTarget(width=100))  # 100 x 67 needs more than x3: the x4 model
+    assert win.scale == 4
+    idle(qtbot, win)
+    assert win.info_label.text() == "30×20 → 120×80 → saved 100×67"
+    win.set_output_target(None)
+    assert win.info_label.text().endswith("→ 120×80")
+    win.worker.shutdown()
