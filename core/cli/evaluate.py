@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli.models import load_for_scale
+from core.cli.models import load_for_scale, make_upscaler
 from core.cli.progress import Progress
 from core.eval.protocol import evaluate
-from core.inference import Upscaler
 
 EXIT_OK = 0
 
@@ -26,7 +25,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         loaded = load_for_scale(args)
         args.scale = loaded.config.scale
-        upscaler = Upscaler(loaded.model, device=args.device, half=args.half)
+        upscaler = make_upscaler(args, loaded)
         method = loaded.name
     start = time.perf_counter()
     progress = None if args.json else Progress()

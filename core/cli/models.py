@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.base.errors import NLSNError
 from core.checkpoints import LoadedModel, load_model, resolve_model, write_average
 from core.network import describe
 
@@ -28,3 +29,14 @@ def cmd_average(args: argparse.Namespace) -> int:
     print(f"averaged {len(args.models)} models (x{loaded.config.scale}, {describe(loaded.config)}) -> {loaded.path}",
           file=sys.stderr)
     return 0
+
+
+def make_upscaler(args: argparse.Namespace, loaded: LoadedModel):
+    """The Upscaler of the command line's device, precision, memory and tile options."""
+    from core.inference import Upscaler
+
+    budget = None if args.memory is None else int(args.memory * 2**30)
+    if budget is not None and budget <= 0:
+        raise NLSNError("--memory must be a positive number of GiB")
+    return Upscaler(loaded.model, device=args.device, half=args.half, precision=args.precision,
+                    memory_budget=budget, tile=args.tile)

@@ -10,10 +10,18 @@ from core import __version__
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the LSH rotations (default 0)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: auto")
+    p.add_argument("--device", default="auto", metavar="DEVICE",
+                   help="auto, cpu, cuda, cuda:N (the N-th GPU) or mps (default: auto)")
     p.add_argument("--ensemble", action="store_true", help="x8 self-ensemble (flips and transposes)")
+    p.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto",
+                   help="auto: fp16 on CUDA, fp32 elsewhere; bf16 for CPUs with AVX-512 BF16 or AMX")
     p.add_argument("--half", action=argparse.BooleanOptionalAction, default=None,
-                   help="half precision (default: on for CUDA, off elsewhere)")
+                   help="the same as --precision fp16 (--no-half: fp32)")
+    memory = p.add_mutually_exclusive_group()
+    memory.add_argument("--memory", type=float, metavar="GiB",
+                        help="memory a forward may take; larger images go in tiles (default: half the free RAM, "
+                             "most of a GPU's)")
+    memory.add_argument("--tile", type=int, metavar="PX", help="tiles of at most PX x PX LR pixels (default: whole image)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="default: the model's scale, or 2 with the bundled models")
     up.add_argument("--model", default=None, metavar="NAME_OR_PATH",
                     help="bundled model name or a .pt/.safetensors file (default: the bundled model of the scale)")
+    up.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG and WebP quality 1-100 (default 95; "
+                    "WebP 100: lossless)")
     size = up.add_mutually_exclusive_group()
     size.add_argument("--factor", type=float, metavar="F",
                       help="any output factor, e.g. 1.5: NLSN at the nearest scale above, then MATLAB bicubic")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.cli.models import load_for_scale, model_line
+from core.cli.models import load_for_scale, make_upscaler, model_line
 from core.cli.progress import Progress
 from core.base.errors import NLSNError
 from core.image import image_size
-from core.inference import Upscaler
 from core.inference.output_size import OutputSize, fit_to, plan_output
 from core.inference.batch import BatchItem, collect_inputs, make_folders, output_paths, run_batch
 
@@ -41,7 +40,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     loaded = load_for_scale(args)
     outputs = output_paths(inputs, Path(args.output), loaded.config.scale,
                            tags=[plan.tag for plan in plans] if plans else None)
-    upscaler = Upscaler(loaded.model, device=args.device, half=args.half)
+    upscaler = make_upscaler(args, loaded)
     make_folders(dst.parent for dst in outputs)
     progress = Progress()
     progress.line(f"model {model_line(loaded)} on {upscaler.device}")
@@ -63,11 +62,15 @@ def cmd_upscale(args: argparse.Namespace) -> int:
             return
         run = upscaler.last_run
         how = f"{run.tiles} tiles" if run.tiles > 1 else "whole image"
+        how += " after running out of memory whole" if run.fell_back else ""
+        how += f", {run.precision}" if run.precision != "fp32" else ""
         (w, h), (sw, sh) = item.size, item.out_size
         progress.line(f"{prefix(index, item.source.name)}: {w}x{h} -> {sw}x{sh} "
                       f"({how}{', x8 ensemble' if run.passes > 1 else ''}, {run.seconds:.1f} s) -> {item.target}")
 
-    items = run_batch(inputs, outputs, upscale_fn=one, on_item=report,
+    if not 1 <= args.quality <= 100:
+        raise NLSNError(f"--quality must be from 1 to 100, got {args.quality}")
+    items = run_batch(inputs, outputs, upscale_fn=one, on_item=report, quality=args.quality,
                       progress=lambda i, n, f, name, detail: progress.update(prefix(i, name), f, detail) if i < n else None)
     failures = sum(1 for item in items if item.status == "failed")
     if failures:

@@ -139,6 +139,7 @@ def run_batch(
     upscale_fn: Callable[..., Image],
     skip_existing: bool = False,
     made: str | None = None,
+    quality: int = 95,
     progress: Callable[[int, int, float, str, str], None] | None = None,
     on_item: Callable[[int, BatchItem], None] | None = None,
     cancel: Callable[[], bool] | None = None,
@@ -163,7 +164,7 @@ def run_batch(
         else:
             if progress is not None:
                 progress(i, total, 0.0, src.name, "")
-            item = _one(src, dst, upscale_fn=upscale_fn, cancel=cancel,
+            item = _one(src, dst, upscale_fn=upscale_fn, cancel=cancel, quality=quality,
                         progress=(lambda f, detail, i=i, name=src.name: progress(i, total, f, name, detail))
                         if progress else None)
         if made is not None and item.status == "done":
@@ -176,12 +177,12 @@ def run_batch(
     return items
 
 
-def _one(src: Path, dst: Path, *, upscale_fn, progress, cancel) -> BatchItem:
+def _one(src: Path, dst: Path, *, upscale_fn, progress, cancel, quality: int = 95) -> BatchItem:
     start = time.perf_counter()
     try:
         image = load_image(src)
         result = upscale_fn(image, progress=progress, cancel=cancel)
-        save_image(dst, result)
+        save_image(dst, result, quality=quality)
     except Cancelled:
         raise
     except NLSNError as err:
@@ -199,6 +200,7 @@ def batch_upscale(
     extension: str | None = None,
     skip_existing: bool = True,
     made: str | None = None,
+    quality: int = 95,
     progress: Callable[[int, int, float, str, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> list[BatchItem]:
@@ -206,4 +208,4 @@ def batch_upscale(
     targets = batch_targets(sources, out_dir, scale=scale, extension=extension)
     make_folders([out_dir])
     return run_batch(sources, targets, upscale_fn=upscale_fn, skip_existing=skip_existing, made=made,
-                     progress=progress, cancel=cancel)
+                     quality=quality, progress=progress, cancel=cancel)

@@ -16,9 +16,10 @@ HOST_BYTES_PER_OUTPUT_PIXEL = 32
 
 
 def available_devices() -> list[str]:
+    """The best first: ``cuda`` (the first GPU; ``cuda:1``... for the others), ``mps``, ``cpu``."""
     names = ["cpu"]
     if torch.cuda.is_available():
-        names.insert(0, "cuda")
+        names[:0] = ["cuda"] + [f"cuda:{i}" for i in range(1, torch.cuda.device_count())]
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         names.insert(0, "mps")
     return names
@@ -32,6 +33,10 @@ def select_device(name: str = "auto") -> torch.device:
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise NLSNError("CUDA was asked for, but no CUDA GPU is available on this machine")
+        index = name.partition(":")[2]
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise NLSNError(f"{name}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                            f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
         return torch.device(name)
     if name == "mps":
         if "mps" not in available_devices():
@@ -39,7 +44,7 @@ def select_device(name: str = "auto") -> torch.device:
         return torch.device("mps")
     if name == "cpu":
         return torch.device("cpu")
-    raise NLSNError(f"unknown device {name!r}: use auto, cpu, cuda or mps")
+    raise NLSNError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps")
 
 
 def free_memory(device: torch.device) -> int:

@@ -32,6 +32,22 @@ ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
 
 
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """A device (or the CPU's allocator) that could not allocate."""
+    if isinstance(err, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    return isinstance(err, RuntimeError) and ("out of memory" in str(err).lower()
+                                              or "can't allocate memory" in str(err).lower())
+
+
+def release_device_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
 def for_inference(model: NLSN, device: torch.device, dtype: torch.dtype) -> NLSN:
     """``model`` in eval mode on ``device`` with channels-last (NHWC) weights.
 
@@ -55,6 +71,8 @@ class RunInfo:
     passes: int = 1
     device: str = "cpu"
     half: bool = False
+    precision: str = "fp32"
+    fell_back: bool = False  # ran out of memory whole, and went on in tiles
 
 
 class Upscaler:
@@ -66,16 +84,29 @@ class Upscaler:
         *,
         device: str | torch.device = "auto",
         half: bool | None = None,
+        precision: str = "auto",
         memory_budget: int | None = None,
+        tile: int | None = None,
         overlap: int = DEFAULT_OVERLAP,
     ) -> None:
         self.device = device if isinstance(device, torch.device) else select_device(device)
-        # Half precision on GPUs by default; the CPU stays in fp32 (exact, and fp16 is slow there).
-        self.half = (self.device.type == "cuda") if half is None else bool(half)
-        if self.half and self.device.type == "cpu":
-            raise NLSNError("half precision is only supported on a GPU")
+        # "auto": half precision on GPUs, fp32 on the CPU (exact; fp16 is slow there). "bf16" runs
+        # the fp32 weights under bf16 autocast (CPUs with AVX-512 BF16 or AMX, recent GPUs).
+        if half is not None:
+            precision = "fp16" if half else "fp32"
+        if precision == "auto":
+            precision = "fp16" if self.device.type == "cuda" else "fp32"
+        if precision not in PRECISIONS:
+            raise NLSNError(f"unknown precision {precision!r}: use auto, {', '.join(PRECISIONS)}")
+        if precision == "fp16" and self.device.type == "cpu":
+            raise NLSNError("half precision is only supported on a GPU; on a CPU use bf16 or fp32")
+        self.precision = precision
+        self.half = precision == "fp16"
         self.model = for_inference(model, self.device, torch.float16 if self.half else torch.float32)
         self.memory_budget = memory_budget
+        if tile is not None and tile < MIN_TILE:
+            raise NLSNError(f"a tile must be at least {MIN_TILE} pixels a side, got {tile}")
+        self.tile = tile
         self.overlap = overlap
         self.last_run = RunInfo()
         self.costs = StageCosts(scale=model.scale)  # what its stages take here, for steady progress
@@ -85,9 +116,12 @@ class Upscaler:
         return self.model.scale
 
     def max_positions(self) -> int:
-        """Largest LR area (pixels) whose forward fits the budget."""
+        """Largest LR area (pixels) whose forward fits the budget (or the tile size asked for)."""
+        if self.tile is not None:
+            return self.tile * self.tile
         budget = self.memory_budget if self.memory_budget is not None else default_budget(self.device)
-        per_position = peak_bytes(self.model.config, 1, 10_000, element_size=2 if self.half else 4) / 10_000
+        element = 4 if self.precision == "fp32" else 2
+        per_position = peak_bytes(self.model.config, 1, 10_000, element_size=element) / 10_000
         return max(MIN_TILE * MIN_TILE, int(budget / per_position))
 
     def check_output_fits(self, height: int, width: int) -> None:
@@ -122,10 +156,40 @@ class Upscaler:
         # Freed buffers are reused by the next layer and the next image instead of page-faulting
         # in again; ``core.allocator.release_free_memory()`` gives them back (the app does, when idle).
         keep_freed_memory()
-        generator = torch.Generator(device="cpu").manual_seed(int(seed))
         transforms = list(range(ENSEMBLE_PASSES)) if ensemble else [0]
         _, _, h, w = lr.shape
         tiles = plan_tiles(h, w, max_positions=self.max_positions(), overlap=self.overlap)
+        fell_back = False
+        while True:
+            try:
+                result = self._run(lr, tiles, transforms, seed=seed, progress=progress, cancel=cancel)
+                break
+            except Exception as err:  # noqa: BLE001 - only running out of memory is retried
+                largest = max(t.area for t in tiles)
+                if not out_of_memory(err) or largest <= MIN_TILE * MIN_TILE:
+                    raise
+                # Out of memory (a GPU's is small, and shared): again in smaller tiles, not a failure.
+                release_device_memory(self.device)
+                tiles = plan_tiles(h, w, max_positions=max(MIN_TILE * MIN_TILE, largest // 4), overlap=self.overlap)
+                fell_back = True
+        self.last_run = RunInfo(
+            seconds=time.perf_counter() - start,
+            tiles=len(tiles),
+            passes=len(transforms),
+            device=str(self.device),
+            half=self.half,
+            precision=self.precision,
+            fell_back=fell_back,
+        )
+        if progress is not None:
+            progress(1.0, "done")
+        return result
+
+    def _run(self, lr: torch.Tensor, tiles: list[Tile], transforms: list[int], *, seed: int,
+             progress: ProgressFn | None, cancel: CancelFn | None) -> torch.Tensor:
+        """One attempt: every pass over every tile, with progress and cancellation."""
+        generator = torch.Generator(device="cpu").manual_seed(int(seed))
+        _, _, h, w = lr.shape
         stages = self._stages()
         kinds = [stage_kind(self.model, stage) for stage in stages]
         meter = WorkMeter(self.costs, kinds, pixels=[t.area for t in tiles], passes=len(transforms))
@@ -166,15 +230,6 @@ class Upscaler:
             for handle in handles:
                 handle.remove()
         meter.finish()
-        self.last_run = RunInfo(
-            seconds=time.perf_counter() - start,
-            tiles=len(tiles),
-            passes=len(transforms),
-            device=str(self.device),
-            half=self.half,
-        )
-        if progress is not None:
-            progress(1.0, "done")
         return result
 
     def _stages(self) -> list[torch.nn.Module]:
@@ -183,7 +238,8 @@ class Upscaler:
 
     def _forward(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         dtype = torch.float16 if self.half else torch.float32
-        out = self.model(as_input(x, self.device, dtype), generator=generator)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            out = self.model(as_input(x, self.device, dtype), generator=generator)
         return out.float().cpu().contiguous()
 
     def _forward_tiles(

@@ -192,3 +192,23 @@ def test_scale_comes_from_the_model_or_defaults_to_the_bundled_x2(tmp_path, caps
         assert PILImage.open(tmp_path / "b.png").size == (24, 20)
     assert main(["upscale", str(src), "-o", str(tmp_path / "c.png"), "--model", str(model), "--scale", "2"]) == 2
     assert "is a x3 model, but x2 was asked for" in capsys.readouterr().err
+
+
+def test_quality_tiles_precision_and_devices_from_the_command_line(tmp_path, released_pt, capsys):
+    src = write_png(tmp_path / "in.png", smooth_image(60, 70))
+    _, pt = released_pt(2)
+    sizes = {}
+    for quality in (30, 95):
+        out = tmp_path / f"q{quality}.jpg"
+        assert main(["upscale", str(src), "-o", str(out), "--model", str(pt), "--quality", str(quality)]) == 0
+        sizes[quality] = out.stat().st_size
+    assert sizes[30] < sizes[95]
+    assert main(["upscale", str(src), "-o", str(tmp_path / "t.png"), "--model", str(pt), "--tile", "48",
+                 "--precision", "bf16"]) == 0
+    assert "tiles, bf16" in capsys.readouterr().err
+    assert main(["upscale", str(src), "-o", str(tmp_path / "m.png"), "--model", str(pt), "--memory", "0.25"]) == 0
+    for bad, said in ((["--quality", "0"], "--quality must be from 1 to 100"), (["--device", "tpu"], "cuda:N"),
+                      (["--tile", "8"], "at least 48")):
+        assert main(["upscale", str(src), "-o", str(tmp_path / "x.png"), "--model", str(pt), *bad]) != 0
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()

@@ -202,3 +202,52 @@ def test_results_too_large_for_memory_are_refused_before_work(monkeypatch):
     up = Upscaler(tiny(scale=4), device="cpu", memory_budget=1 << 30)
     with pytest.raises(NLSNError, match=r"would be 16000x16000 pixels \(256 MP\)"):
         up.upscale_tensor(torch.zeros(1, 3, 4000, 4000))
+
+
+def test_running_out_of_memory_whole_goes_on_in_tiles(monkeypatch):
+    model = tiny()
+    up = Upscaler(model, device="cpu")
+    x = lr_tensor(60, 64)
+    whole = up.upscale_tensor(x, seed=1)
+    real = Upscaler._forward
+    sizes = []
+
+    def small_memory(self, tile, generator):
+        sizes.append(tile.shape[-2] * tile.shape[-1])
+        if tile.shape[-2] * tile.shape[-1] > 2500:  # the whole 60 x 64 image does not fit; 48 x 48 does
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(self, tile, generator)
+
+    monkeypatch.setattr(Upscaler, "_forward", small_memory)
+    tiled = up.upscale_tensor(x, seed=1)
+    assert up.last_run.fell_back and up.last_run.tiles > 1 and sizes[0] == 60 * 64
+    assert tiled.shape == whole.shape and (tiled - whole).abs().mean() < 0.02  # seamless tiles, not a failure
+
+    def always(self, tile, generator):
+        raise torch.OutOfMemoryError("out of memory")
+
+    monkeypatch.setattr(Upscaler, "_forward", always)
+    with pytest.raises(torch.OutOfMemoryError):  # nothing smaller left to try: the caller reports it
+        up.upscale_tensor(lr_tensor(20, 24))
+
+
+def test_tile_size_precision_and_devices_are_the_users_choice():
+    model = tiny()
+    x = lr_tensor(100, 100)
+    tiled = Upscaler(model, device="cpu", tile=48)
+    tiled.upscale_tensor(x)
+    assert tiled.last_run.tiles > 1 and tiled.max_positions() == 48 * 48
+    with pytest.raises(NLSNError, match="at least 48"):
+        Upscaler(model, device="cpu", tile=10)
+    with pytest.raises(NLSNError, match="only supported on a GPU"):
+        Upscaler(model, device="cpu", precision="fp16")
+    fp32 = Upscaler(tiny(), device="cpu").upscale_tensor(lr_tensor(), seed=2)
+    bf16 = Upscaler(tiny(), device="cpu", precision="bf16")
+    out = bf16.upscale_tensor(lr_tensor(), seed=2)
+    assert bf16.last_run.precision == "bf16" and out.dtype == torch.float32
+    assert (out - fp32).abs().max() < 0.05 and not torch.equal(out, fp32)
+    if not torch.cuda.is_available():
+        with pytest.raises(NLSNError, match="no CUDA GPU"):
+            select_device("cuda:1")
+    with pytest.raises(NLSNError, match="cuda:N"):
+        select_device("tpu")
