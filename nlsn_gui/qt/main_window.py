@@ -24,6 +24,7 @@ from nlsn_gui.qt.menus import build_menus, fill_recent, make_action
 from nlsn_gui.qt.model_chooser import ModelChooser
 from nlsn_gui.qt.output_size_dialog import OutputSizeChoice
 from nlsn_gui.qt.pages import Pages
+from nlsn_gui.qt.run_options import RunOptionsControl
 from nlsn_gui.qt.status_bar import StatusBar
 from nlsn_gui.qt.theme import apply_theme
 from nlsn_gui.qt.toolbar import MainToolbar, select
@@ -73,6 +74,8 @@ class MainWindow(QMainWindow):
         self.device_box, self.seed_box = self.bar.device_box, self.bar.seed_box
         self.upscale_button, self.cancel_button = self.bar.upscale_button, self.bar.cancel_button
         self.menus = build_menus(self, self.set_theme)
+        self.run = RunOptionsControl(self, model_menu=self.menus.model, file_menu=self.menus.file,
+                                     before=self.act_batch)
         self.chooser = ModelChooser(self, self.bar, self.models, self.settings, submit=self.submit,
                                     status=self._set_status, error=self._show_error, scale=lambda: self.scale,
                                     rescale=self.rescale)
@@ -109,7 +112,7 @@ class MainWindow(QMainWindow):
         self.act_save.setIconText("Save")
         self.act_batch = a("&Batch Process Folder…", self.batch_dialog, "Ctrl+B", tip="Upscale every image of a folder")
         self.act_quit = a("&Quit", self.close, QKeySequence.Quit)
-        self.act_model = a("Open &Model…", self.open_model_dialog, "Ctrl+M",
+        self.act_model = a("Open &Model…", lambda: self.chooser.open_dialog(), "Ctrl+M",
                            tip="Load a released NLSN .pt or a project .safetensors model")
         self.act_average = a("&Average Models…", self.average_dialog,
                              tip="Average the weights of several models of one configuration "
@@ -230,17 +233,11 @@ class MainWindow(QMainWindow):
     def use_model(self, path: Path, label: str, scale: int) -> None:
         self.chooser.use(path, label, scale)
 
-    def open_model_dialog(self) -> None:
-        self.chooser.open_dialog()
-
     def open_model(self, path: Path) -> None:
         self.chooser.open(path)
 
     def average_dialog(self) -> None:
         self.chooser.average_dialog(self.training_panel.run_dir())
-
-    def average_models(self, paths: list[Path], out: Path) -> None:
-        self.chooser.average(paths, out)
 
     # ------------------------------------------------------------------ opening
 
@@ -322,9 +319,11 @@ class MainWindow(QMainWindow):
         elif sel.model is None:
             self._show_error(sel.no_model_message())
         else:
+            run = self.run.options
             self.submit(Job("upscale", f"Upscaling ×{sel.scale}", done=self._show_result),
                         images.upscale(sel.document.image, mode=sel.mode, scale=sel.scale, model=sel.model,
-                                       device=sel.device, seed=sel.seed))
+                                       device=sel.device, seed=sel.seed, ensemble=run.ensemble,
+                                       precision=run.precision, memory_budget=run.budget(), tile=run.tile))
 
     def cancel(self) -> None:
         """Cancel the window's own jobs; a training run has its own Stop and is left alone."""
@@ -361,8 +360,9 @@ class MainWindow(QMainWindow):
         self.settings.setValue("files/save_dir", str(path.parent))
         size = self.output_size()
         how = f" ({size.width}×{size.height}: NLSN ×{self.doc.comparison.scale}, then bicubic)" if size else ""
+        self.run.last_saved = path
         self.submit(Job("save", f"Saving {path.name}", done=lambda p: self._set_status(f"Saved {p}{how}"), lane="files"),
-                    images.save(self.doc.comparison.sr, path, size=size))
+                    images.save(self.doc.comparison.sr, path, size=size, quality=self.run.options.quality))
 
     def batch_dialog(self, folder: Path | None = None) -> None:
         from nlsn_gui.qt.batch_dialog import BatchDialog

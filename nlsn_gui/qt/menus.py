@@ -26,6 +26,8 @@ def make_action(window: QMainWindow, text: str, slot, shortcut=None, *, tip: str
 
 @dataclass
 class Menus:
+    file: QMenu
+    model: QMenu
     recent: QMenu
     view: QMenu
     theme: QMenu
@@ -40,8 +42,8 @@ def build_menus(window, on_theme) -> Menus:
     for action in (window.act_paste, window.act_sample, None, window.act_save, window.act_batch, None, window.act_quit):
         file.addSeparator() if action is None else file.addAction(action)
     model = bar.addMenu("&Model")
-    for action in (window.act_model, window.act_average, None, window.act_output_size, None, window.act_upscale,
-                   window.act_cancel):
+    for action in (window.act_model, window.act_average, None, window.act_upscale, window.act_cancel, None,
+                   window.act_output_size):
         model.addSeparator() if action is None else model.addAction(action)
     view = bar.addMenu("&View")
     view.addAction(window.act_fit)
@@ -58,7 +60,7 @@ def build_menus(window, on_theme) -> Menus:
     help_menu = bar.addMenu("&Help")
     for action in (window.act_shortcuts, window.act_docs, None, window.act_about):
         help_menu.addSeparator() if action is None else help_menu.addAction(action)
-    return Menus(recent=recent, view=view, theme=theme)
+    return Menus(file=file, model=model, recent=recent, view=view, theme=theme)
 
 
 def fill_recent(menu: QMenu, recent: RecentFiles, open_recent, changed) -> None:

@@ -47,6 +47,52 @@ class ModelList:
 
 
 @dataclass(frozen=True)
+class RunOptions:
+    """How an upscale runs: the x8 ensemble, the precision, a memory budget or a tile size, and
+    the JPEG/WebP quality Save uses; remembered between launches."""
+
+    ensemble: bool = False
+    precision: str = "auto"  # auto (fp16 on CUDA, fp32 elsewhere), fp32, bf16, fp16
+    memory_gib: float | None = None  # None: whole image whenever it fits half the free memory
+    tile: int | None = None  # tiles of at most tile x tile LR pixels
+    quality: int = 95
+
+    def budget(self) -> int | None:
+        return None if self.memory_gib is None else int(self.memory_gib * 2**30)
+
+    def text(self) -> str:
+        """What differs from the defaults, for the status line ('' when nothing)."""
+        parts = ["x8 ensemble"] if self.ensemble else []
+        if self.precision != "auto":
+            parts.append(self.precision)
+        if self.tile:
+            parts.append(f"tiles of {self.tile} px")
+        elif self.memory_gib:
+            parts.append(f"{self.memory_gib:g} GiB")
+        return ", ".join(parts)
+
+    @classmethod
+    def restore(cls, store: Store) -> "RunOptions":
+        try:
+            memory, tile = store.value("upscale/memory_gib", ""), store.value("upscale/tile", "")
+            precision = str(store.value("upscale/precision", "auto"))
+            return cls(ensemble=str(store.value("upscale/ensemble", "false")).lower() == "true",
+                       precision=precision if precision in ("auto", "fp32", "bf16", "fp16") else "auto",
+                       memory_gib=float(memory) if memory not in (None, "") else None,
+                       tile=int(tile) if tile not in (None, "") else None,
+                       quality=min(100, max(1, read_int(store, "files/quality", 95))))
+        except (TypeError, ValueError):
+            return cls()
+
+    def save(self, store: Store) -> None:
+        store.setValue("upscale/ensemble", "true" if self.ensemble else "false")
+        store.setValue("upscale/precision", self.precision)
+        store.setValue("upscale/memory_gib", "" if self.memory_gib is None else self.memory_gib)
+        store.setValue("upscale/tile", "" if self.tile is None else self.tile)
+        store.setValue("files/quality", self.quality)
+
+
+@dataclass(frozen=True)
 class OutputTarget:
     """What Save writes: a factor (e.g. 1.5) or a width and/or height; NLSN runs at the nearest
     scale at or above and the MATLAB bicubic takes its result there."""

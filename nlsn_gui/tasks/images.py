@@ -72,27 +72,34 @@ def prepare_image(image: Image, *, name: str, mode: str, scale: int, path: Path 
     return run
 
 
-def upscale(image: Image, *, mode: str, scale: int, model: str, device: str, seed: int):
+def upscale(image: Image, *, mode: str, scale: int, model: str, device: str, seed: int,
+            ensemble: bool = False, precision: str = "auto", memory_budget: int | None = None,
+            tile: int | None = None):
     def run(ctx) -> Upscaled:
         ctx.progress(0.0, "loading the model")
-        loaded, upscaler = ctx.models.upscaler(model, scale=scale, device=device)
+        loaded, upscaler = ctx.models.upscaler(model, scale=scale, device=device, precision=precision,
+                                               memory_budget=memory_budget, tile=tile)
         comparison = add_bicubic(prepare(image, mode=mode, scale=scale))
         ctx.check()
         start = time.perf_counter()
-        sr = upscaler.upscale_image(comparison.lr, seed=seed, progress=ctx.progress, cancel=ctx.cancelled)
+        sr = upscaler.upscale_image(comparison.lr, seed=seed, ensemble=ensemble, progress=ctx.progress,
+                                    cancel=ctx.cancelled)
         add_result(comparison, sr, seconds=time.perf_counter() - start)
         run_info = upscaler.last_run
         how = f"{run_info.tiles} tiles" if run_info.tiles > 1 else "whole image"
+        how += " after running out of memory whole" if run_info.fell_back else ""
+        how += ", x8 ensemble" if run_info.passes > 1 else ""
+        how += f", {run_info.precision}" if run_info.precision != "fp32" else ""
         return Upscaled(comparison, _displays(comparison), loaded.name, str(upscaler.device).upper(), how,
                         model, seed)
 
     return run
 
 
-def save(image: Image, path: Path, *, size: OutputSize | None = None):
+def save(image: Image, path: Path, *, size: OutputSize | None = None, quality: int = 95):
     """Write ``image`` (taken to ``size`` by the MATLAB bicubic first, when given)."""
     def run(ctx) -> Path:
-        save_image(path, fit_to(image, size) if size is not None else image)
+        save_image(path, fit_to(image, size) if size is not None else image, quality=quality)
         return path
 
     return run

@@ -16,14 +16,18 @@ class ModelCache:
 
     entries: dict = field(default_factory=dict)
 
-    def upscaler(self, path: str, *, scale: int, device: str) -> tuple[LoadedModel, Upscaler]:
-        """(LoadedModel, Upscaler) for a model file on a device; loaded once."""
-        key = (str(path), device)
+    def upscaler(self, path: str, *, scale: int, device: str, precision: str = "auto",
+                 memory_budget: int | None = None, tile: int | None = None) -> tuple[LoadedModel, Upscaler]:
+        """(LoadedModel, Upscaler) for a model file on a device at a precision; loaded once (the
+        memory budget and tile size are the caller's each time)."""
+        key = (str(path), device, precision)
         if key not in self.entries:
-            loaded = load_model(path, expect_scale=scale)
             self.entries.clear()  # one model at a time: the device memory is the worker's
-            self.entries[key] = (loaded, Upscaler(loaded.model, device=device))
-        return self.entries[key]
+            loaded = load_model(path, expect_scale=scale)
+            self.entries[key] = (loaded, Upscaler(loaded.model, device=device, precision=precision))
+        loaded, upscaler = self.entries[key]
+        upscaler.memory_budget, upscaler.tile = memory_budget, tile
+        return loaded, upscaler
 
     def clear(self) -> None:
         self.entries.clear()

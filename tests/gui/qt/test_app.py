@@ -380,3 +380,39 @@ def test_save_at_any_factor_or_size(qtbot, tmp_path):
     win.set_output_target(None)
     assert win.info_label.text().endswith("→ 120×80")
     win.worker.shutdown()
+
+
+def test_ensemble_precision_tiles_and_quality_from_the_menus(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    from nlsn_gui.qt.run_options import MemoryDialog
+
+    win = helpers.make_window(qtbot, tmp_path, name="run.ini")
+    use_model(qtbot, win, helpers.save_tiny(tmp_path / "tiny.safetensors"))
+    win.open_image(Image(smooth_image(60, 64)), name="opts.png")
+    idle(qtbot, win)
+    win.run.ensemble.setChecked(True)
+    win.run.precision_actions["bf16"].trigger()
+    dialog = MemoryDialog(win.run.options)
+    dialog.by_tile.setChecked(True)
+    dialog.tile.setValue(48)
+    win.run._set(**{k: getattr(dialog.chosen(win.run.options), k) for k in ("memory_gib", "tile")})
+    assert win.run.options.text() == "x8 ensemble, bf16, tiles of 48 px"
+    win.upscale()
+    idle(qtbot, win)
+    status = win.status_label.text()
+    assert "tiles" in status and "x8 ensemble" in status and "bf16" in status, status
+    win.run._set(quality=40)
+    for quality in (40, 95):
+        win.run._set(quality=quality)
+        win.save(tmp_path / f"q{quality}.jpg")
+        idle(qtbot, win)
+    assert (tmp_path / "q40.jpg").stat().st_size < (tmp_path / "q95.jpg").stat().st_size
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    assert win.run.show_folder() and opened == [str(tmp_path)]
+    win.worker.shutdown()
+    again = helpers.make_window(qtbot, tmp_path, name="run.ini")  # remembered
+    assert again.run.options.ensemble and again.run.options.precision == "bf16" and again.run.options.tile == 48
+    assert again.run.options.quality == 95 and again.run.ensemble.isChecked()
+    again.worker.shutdown()

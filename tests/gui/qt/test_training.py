@@ -416,7 +416,7 @@ def test_seed_and_snapshots_from_the_form_then_average_them(qtbot, window, folde
     other = tmp_path / "x3.safetensors"
     save_model(other, NLSN(preset("tiny", scale=3)))
     bad = tmp_path / "bad.safetensors"
-    win.average_models([snaps[0], other], bad)
+    win.chooser.average([snaps[0], other], bad)
     qtbot.waitUntil(lambda: "another configuration" in win.status_label.text(), timeout=TIMEOUT)
     assert win.status_label.text().startswith("Error:") and not bad.exists()
     assert win.model_path() == str(out)
