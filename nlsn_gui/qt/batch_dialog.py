@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QUrl, Qt
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -75,6 +76,10 @@ class BatchDialog(QDialog):
         self.buttons = QDialogButtonBox()
         self.start_button = self.buttons.addButton("Start", QDialogButtonBox.AcceptRole)
         self.stop_button = self.buttons.addButton("Stop", QDialogButtonBox.RejectRole)
+        self.open_button = self.buttons.addButton("Open Output Folder", QDialogButtonBox.ActionRole)
+        self.open_button.setToolTip("Show the results in the file manager")
+        self.open_button.clicked.connect(self.open_output)
+        self.open_button.setEnabled(False)
         self.close_button = self.buttons.addButton(QDialogButtonBox.Close)
         self.stop_button.setEnabled(False)
         self.start_button.setDefault(True)
@@ -165,6 +170,11 @@ class BatchDialog(QDialog):
             entry.setData(Qt.UserRole, str(item.target))
             self.results.addItem(entry)
         self.status.setText(f"{counts['done']} upscaled, {counts['skipped']} skipped, {counts['failed']} failed")
+        self.open_button.setEnabled(Path(self.output_edit.text().strip()).is_dir())
+
+    def open_output(self) -> bool:
+        folder = Path(self.output_edit.text().strip())
+        return folder.is_dir() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def _failed(self, message: str) -> None:
         self.job_id = None

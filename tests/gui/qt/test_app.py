@@ -157,7 +157,7 @@ def test_settings_are_kept(qtbot, tmp_path, tiny_model):
     again.close()
 
 
-def test_batch_dialog_processes_a_folder(qtbot, window, tiny_model, tmp_path):
+def test_batch_dialog_processes_a_folder(qtbot, window, tiny_model, tmp_path, monkeypatch):
     from nlsn_gui.qt.batch_dialog import BatchDialog
 
     src = tmp_path / "in"
@@ -175,6 +175,11 @@ def test_batch_dialog_processes_a_folder(qtbot, window, tiny_model, tmp_path):
     dialog.start()
     qtbot.waitUntil(lambda: dialog.job_id is None, timeout=TIMEOUT)
     assert "0 upscaled, 2 skipped" in dialog.status.text()
+    from PySide6.QtGui import QDesktopServices
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    assert dialog.open_button.isEnabled() and dialog.open_output() and opened == [str(tmp_path / "out")]
 
 
 def test_self_test_drives_the_real_window(tmp_path):
