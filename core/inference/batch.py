@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Sequence
 from core.base.errors import Cancelled, NLSNError
 from core.base.fileio import atomic_write
 from core.image import SUPPORTED_READ, SUPPORTED_WRITE, Image, load_image, save_image
+from core.image.animation import ANIMATED_WRITE, Animation, frame_count, load_animation, save_animation
 
 
 @dataclass
@@ -29,6 +30,7 @@ class BatchItem:
     seconds: float = 0.0
     size: tuple[int, int] = (0, 0)  # (width, height) of the input, once read
     out_size: tuple[int, int] = (0, 0)  # and of the result
+    frames: int = 1  # an animation's frames, all upscaled
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -59,20 +61,21 @@ def collect_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
 
 
 MANIFEST = ".nlsn-batch.json"
+WRITABLE = (*SUPPORTED_WRITE, ".gif")  # GIF as an animation (core.image.animation)
 
 
 def output_name(source: Path, *, scale: int, extension: str | None = None, tag: str | None = None) -> str:
     """``<stem>_x<s><ext>`` (or ``<stem>_<tag><ext>`` for another size: ``x1.5``, ``1600x1067``): the
     one naming of results (command line, batch dialog, Save As); ``extension`` None keeps the
     source's format when writable, else PNG."""
-    ext = extension or (source.suffix.lower() if source.suffix.lower() in SUPPORTED_WRITE else ".png")
+    ext = extension or (source.suffix.lower() if source.suffix.lower() in WRITABLE else ".png")
     return f"{source.stem}_{tag or f'x{scale}'}{ext.lower()}"
 
 
 def batch_targets(sources: list[Path], out_dir: Path, *, scale: int, extension: str | None = None) -> list[Path]:
     """``<out>/<stem>_x<s><ext>`` (:func:`output_name`)."""
-    if extension is not None and extension.lower() not in SUPPORTED_WRITE:
-        raise NLSNError(f"cannot write {extension} files; use one of {', '.join(SUPPORTED_WRITE)}")
+    if extension is not None and extension.lower() not in WRITABLE:
+        raise NLSNError(f"cannot write {extension} files; use one of {', '.join(WRITABLE)}")
     return [out_dir / output_name(src, scale=scale, extension=extension) for src in sources]
 
 
@@ -110,12 +113,12 @@ def output_paths(inputs: list[Path], output: Path, scale: int, *, tags: list[str
     (``tags``: each input's size instead, see :func:`output_name`)."""
     suffix = output.suffix.lower()
     if suffix and not output.is_dir():
-        if suffix in SUPPORTED_WRITE:
+        if suffix in WRITABLE:
             if len(inputs) != 1:
                 raise NLSNError(f"{output}: names one file, but {len(inputs)} images were given; name a folder")
             return [output]
         if suffix in SUPPORTED_READ:
-            raise NLSNError(f"{output}: cannot write {suffix} files; use one of {', '.join(SUPPORTED_WRITE)}")
+            raise NLSNError(f"{output}: cannot write {suffix} files; use one of {', '.join(WRITABLE)}")
     if tags is not None:
         return [output / output_name(src, scale=scale, tag=tag) for src, tag in zip(inputs, tags)]
     return batch_targets(inputs, output, scale=scale)
@@ -177,18 +180,40 @@ def run_batch(
     return items
 
 
+def upscale_animation(src: Path, dst: Path, *, upscale_fn, progress=None, cancel=None, quality: int = 95
+                      ) -> tuple[Image, Image]:
+    """Every frame of ``src`` through ``upscale_fn`` into ``dst`` (GIF, WebP or APNG) with the same
+    timing; returns the first frame in and out."""
+    animation = load_animation(src)
+    count = len(animation.frames)
+    frames = []
+    for index, frame in enumerate(animation.frames):
+        def part(fraction: float, detail: str = "", index: int = index) -> None:
+            if progress is not None:
+                progress((index + fraction) / count, f"frame {index + 1}/{count}" + (f", {detail}" if detail else ""))
+        frames.append(upscale_fn(frame, progress=part, cancel=cancel))
+    save_animation(dst, Animation(frames, animation.durations, animation.loop), quality=quality)
+    return animation.frames[0], frames[0]
+
+
 def _one(src: Path, dst: Path, *, upscale_fn, progress, cancel, quality: int = 95) -> BatchItem:
     start = time.perf_counter()
     try:
-        image = load_image(src)
-        result = upscale_fn(image, progress=progress, cancel=cancel)
-        save_image(dst, result, quality=quality)
+        frames = frame_count(src)
+        if dst.suffix.lower() in ANIMATED_WRITE and (dst.suffix.lower() == ".gif" or frames > 1):
+            image, result = upscale_animation(src, dst, upscale_fn=upscale_fn, progress=progress, cancel=cancel,
+                                              quality=quality)
+        else:
+            image = load_image(src)
+            result = upscale_fn(image, progress=progress, cancel=cancel)
+            save_image(dst, result, quality=quality)
     except Cancelled:
         raise
     except NLSNError as err:
         return BatchItem(src, dst, "failed", str(err))
-    return BatchItem(src, dst, "done", seconds=time.perf_counter() - start,
-                     size=(image.width, image.height), out_size=(result.width, result.height))
+    return BatchItem(src, dst, "done", seconds=time.perf_counter() - start, size=(image.width, image.height),
+                     out_size=(result.width, result.height),
+                     frames=frames if dst.suffix.lower() in ANIMATED_WRITE else 1)
 
 
 def batch_upscale(

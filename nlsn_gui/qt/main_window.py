@@ -13,7 +13,7 @@ from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox
 
 from core.checkpoints import MODEL_SUFFIXES
-from core.image import SUPPORTED_READ, SUPPORTED_WRITE, Image
+from core.image import SUPPORTED_READ, Image
 from core.inference import available_devices
 from nlsn_gui.qt.clipboard import mime_contents
 from nlsn_gui.qt.compare import CompareView
@@ -25,6 +25,7 @@ from nlsn_gui.qt.model_chooser import ModelChooser
 from nlsn_gui.qt.output_size_dialog import OutputSizeChoice
 from nlsn_gui.qt.pages import Pages
 from nlsn_gui.qt.run_options import RunOptionsControl
+from nlsn_gui.qt.saving import save, save_dialog
 from nlsn_gui.qt.status_bar import StatusBar
 from nlsn_gui.qt.theme import apply_theme
 from nlsn_gui.qt.toolbar import MainToolbar, select
@@ -44,7 +45,6 @@ from nlsn_gui.state.recent import RecentFiles
 from nlsn_gui.tasks import images
 from resources import ICONS_DIR, SAMPLES_DIR
 
-SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".tif": "TIFF", ".webp": "WebP", ".bmp": "BMP"}
 
 
 def image_filter() -> str:
@@ -341,28 +341,10 @@ class MainWindow(QMainWindow):
         self.output.set(target)
 
     def save_dialog(self) -> None:
-        if self.doc is None or not self.doc.has_result:
-            self._set_status("Nothing to save yet: upscale an image first")
-            return
-        # Beside the image (where its other versions are), else where the last result went.
-        folder = self.doc.path.parent if self.doc.path is not None else \
-            Path(str(self.settings.value("files/save_dir", str(Path.home()))))
-        filters = ";;".join(f"{label} (*{ext})" for ext, label in SAVE_FORMATS.items())
-        size = self.output_size()
-        name = self.doc.default_save_name(self.scale, tag=size.tag if size is not None else None)
-        path, _ = QFileDialog.getSaveFileName(self, "Save result", str(folder / name), filters)
-        if path:
-            self.save(Path(path))
+        save_dialog(self)
 
     def save(self, path: Path) -> None:
-        if path.suffix.lower() not in SUPPORTED_WRITE:
-            path = path.with_suffix(".png")
-        self.settings.setValue("files/save_dir", str(path.parent))
-        size = self.output_size()
-        how = f" ({size.width}×{size.height}: NLSN ×{self.doc.comparison.scale}, then bicubic)" if size else ""
-        self.run.last_saved = path
-        self.submit(Job("save", f"Saving {path.name}", done=lambda p: self._set_status(f"Saved {p}{how}"), lane="files"),
-                    images.save(self.doc.comparison.sr, path, size=size, quality=self.run.options.quality))
+        save(self, path)
 
     def batch_dialog(self, folder: Path | None = None) -> None:
         from nlsn_gui.qt.batch_dialog import BatchDialog
@@ -435,7 +417,7 @@ class MainWindow(QMainWindow):
                                              or self.doc.comparison.mode != result.comparison.mode)
         previous = self.doc
         self.doc = Document(image=result.image, name=result.name, path=result.path,
-                            comparison=result.comparison, displays=result.displays)
+                            comparison=result.comparison, displays=result.displays, frames=result.frames)
         came_back = False
         if previous is not None and not first:  # the same image, prepared again for another scale or mode
             previous.set_aside()
@@ -449,6 +431,8 @@ class MainWindow(QMainWindow):
         self.inspector.document_changed()
         status, _size = opened_text(self.doc)
         self.output.show()
+        if self.doc.frames > 1:
+            status += f" · animated, {self.doc.frames} frames: Save As GIF, WebP or PNG upscales every frame"
         self._set_status(kept_text(self.doc, status, came_back=came_back))
 
     def _panels(self):

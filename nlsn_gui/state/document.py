@@ -40,6 +40,7 @@ class Document:
     comparison: Comparison | None = None
     displays: dict[str, np.ndarray] = field(default_factory=dict)  # panel key -> pixels for the screen
     made: Made | None = None  # of the NLSN result shown
+    frames: int = 1  # an animation's frames: the first is shown, Save As GIF/WebP/PNG upscales them all
     kept: dict[tuple[str, int], Kept] = field(default_factory=dict)  # (mode, scale) -> a result set aside
 
     def set_aside(self) -> None:

@@ -11,6 +11,8 @@ import numpy as np
 from core.base.errors import NLSNError
 from core.eval.compare import Comparison, add_bicubic, add_result, prepare
 from core.image import Image, display_rgb, load_image, save_image
+from core.image.animation import frame_count
+from core.inference.batch import upscale_animation
 from core.inference.output_size import OutputSize, fit_to
 
 
@@ -22,6 +24,7 @@ class Prepared:
     comparison: Comparison
     displays: dict[str, np.ndarray]
     remember: bool = True  # add to the recent files
+    frames: int = 1  # an animation's frames (the first is shown; Save As GIF/WebP/PNG does them all)
 
 
 @dataclass
@@ -60,7 +63,9 @@ def open_image(path: Path, *, mode: str, scale: int, remember: bool = True):
         except NLSNError as err:  # the app says where: the file name alone is not enough in a dialog
             raise NLSNError(f"{path}: {str(err).split(': ', 1)[-1]}") from None
         ctx.check()
-        return _prepared(image, name=path.name, path=path, mode=mode, scale=scale, ctx=ctx, remember=remember)
+        prepared = _prepared(image, name=path.name, path=path, mode=mode, scale=scale, ctx=ctx, remember=remember)
+        prepared.frames = frame_count(path)
+        return prepared
 
     return run
 
@@ -101,5 +106,20 @@ def save(image: Image, path: Path, *, size: OutputSize | None = None, quality: i
     def run(ctx) -> Path:
         save_image(path, fit_to(image, size) if size is not None else image, quality=quality)
         return path
+
+    return run
+
+
+def save_animation(src: Path, dst: Path, *, scale: int, model: str, device: str, seed: int, ensemble: bool = False,
+                   precision: str = "auto", quality: int = 95):
+    """Every frame of the animated ``src`` upscaled into ``dst`` (GIF, WebP or APNG), timing kept."""
+    def run(ctx) -> Path:
+        _, upscaler = ctx.models.upscaler(model, scale=scale, device=device, precision=precision)
+
+        def one(frame, *, progress, cancel):
+            return upscaler.upscale_image(frame, seed=seed, ensemble=ensemble, progress=progress, cancel=cancel)
+
+        upscale_animation(src, dst, upscale_fn=one, progress=ctx.progress, cancel=ctx.cancelled, quality=quality)
+        return dst
 
     return run

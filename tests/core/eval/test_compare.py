@@ -123,10 +123,10 @@ def test_a_rerun_skips_only_what_the_same_model_and_seed_made(tmp_path):
 
 def test_batch_targets_and_bad_folders(tmp_path):
     names = batch_targets([tmp_path / "a.bmp", tmp_path / "b.gif"], tmp_path, scale=4)
-    assert [p.name for p in names] == ["a_x4.bmp", "b_x4.png"]
+    assert [p.name for p in names] == ["a_x4.bmp", "b_x4.gif"]  # a GIF stays a GIF: an animation keeps its frames
     assert batch_targets([tmp_path / "a.bmp"], tmp_path, scale=2, extension=".JPG")[0].name == "a_x2.jpg"
     with pytest.raises(NLSNError, match="cannot write"):
-        batch_targets([tmp_path / "a.png"], tmp_path, scale=2, extension=".gif")
+        batch_targets([tmp_path / "a.png"], tmp_path, scale=2, extension=".heic")
     with pytest.raises(NLSNError, match="no such folder"):
         folder_images(tmp_path / "missing")
     (tmp_path / "empty").mkdir()

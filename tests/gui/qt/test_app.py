@@ -421,3 +421,25 @@ def test_ensemble_precision_tiles_and_quality_from_the_menus(qtbot, tmp_path, mo
     assert again.run.options.ensemble and again.run.options.precision == "bf16" and again.run.options.tile == 48
     assert again.run.options.quality == 95 and again.run.ensemble.isChecked()
     again.worker.shutdown()
+
+
+def test_an_animation_opens_on_its_first_frame_and_saves_every_frame(qtbot, tmp_path):
+    from core.image.animation import load_animation
+    from tests.core.image.test_animation import gif
+
+    win = helpers.make_window(qtbot, tmp_path, name="anim.ini")
+    use_model(qtbot, win, helpers.save_tiny(tmp_path / "tiny.safetensors"))
+    win.open_path(gif(tmp_path / "clip.gif"))
+    idle(qtbot, win)
+    assert win.doc.frames == 3 and "animated, 3 frames" in win.status_label.text()
+    win.upscale()
+    idle(qtbot, win)
+    win.save(tmp_path / "clip_x2.gif")
+    idle(qtbot, win)
+    out = load_animation(tmp_path / "clip_x2.gif")
+    assert len(out.frames) == 3 and out.durations == [70, 90, 110] and out.frames[0].pixels.shape == (48, 64, 3)
+    assert "3 frames" in win.status_label.text()
+    win.save(tmp_path / "first.jpg")  # a still format: the first frame's result
+    idle(qtbot, win)
+    assert load_image(tmp_path / "first.jpg").pixels.shape == (48, 64, 3)
+    win.worker.shutdown()
