@@ -8,7 +8,7 @@ page, and brings the Training page up.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabWidget, QToolButton, QWidget
+from PySide6.QtWidgets import QDockWidget, QSizePolicy, QTabWidget, QToolButton, QWidget
 
 
 class Pages(QTabWidget):
@@ -19,30 +19,24 @@ class Pages(QTabWidget):
         self.addTab(compare, "Compare")
         self._docks: list[QDockWidget] = []
         self._hidden: set[QDockWidget] = set()  # docks the Training page put aside
-        self._containers: dict[QWidget, QScrollArea] = {}
         self.currentChanged.connect(self._changed)
 
     def add_page(self, widget: QWidget, title: str) -> None:
-        """A page that scrolls when the window is narrower than it: a tab widget is as wide as its
-        widest page, so an unscrolled page would take the room of the Compare page's docks."""
-        scroll = QScrollArea()
-        scroll.setWidget(widget)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        self._containers[widget] = scroll
-        self.addTab(scroll, title)
+        """A page whose width is not the window's minimum: a tab widget is as wide as its widest
+        page, which would take the room of the Compare page's docks (and widen a small window)."""
+        widget.setSizePolicy(QSizePolicy.Ignored, widget.sizePolicy().verticalPolicy())
+        self.addTab(widget, title)
 
     def current(self) -> QWidget:
-        """The page in view (the widget given to :meth:`add_page`, or the comparison)."""
-        shown = self.currentWidget()
-        return next((w for w, c in self._containers.items() if c is shown), shown)
+        """The page in view."""
+        return self.currentWidget()
 
     def belongs_to_compare(self, dock: QDockWidget) -> None:
         """``dock`` shows only with the Compare page."""
         self._docks.append(dock)
 
     def show_page(self, widget: QWidget) -> None:
-        self.setCurrentWidget(self._containers.get(widget, widget))
+        self.setCurrentWidget(widget)
 
     def toggle(self, widget: QWidget) -> None:
         """Bring ``widget``'s page up, or go back to Compare when it is up already."""
