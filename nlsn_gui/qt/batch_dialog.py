@@ -132,11 +132,14 @@ class BatchDialog(QDialog):
         s.setValue("batch/format", self.format_box.currentData())
         s.setValue("batch/skip", self.skip_box.isChecked())
         self.results.clear()
+        run, target = self.host.run_options(), self.host.output_target()
         self.job_id = self.host.submit(
             Job("batch", f"Batch {folder.name}", done=self._finished, failed=self._failed,
                 cancelled=self._cancelled, progress=self._progress),
             batch_job(folder, out_dir, model=sel.model, scale=sel.scale, device=sel.device, seed=sel.seed,
-                      extension=self.format_box.currentData(), skip_existing=self.skip_box.isChecked()),
+                      extension=self.format_box.currentData(), skip_existing=self.skip_box.isChecked(),
+                      ensemble=run.ensemble, precision=run.precision, memory_budget=run.budget(), tile=run.tile,
+                      quality=run.quality, size_for=target.plan if target is not None else None),
         )
         self.progress.setValue(0)
         self.progress.show()

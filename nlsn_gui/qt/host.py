@@ -2,8 +2,8 @@
 
 A panel gets a :class:`Host` and nothing else of the window: it says things in the status bar,
 shows errors, submits jobs (their results come back to the handlers it gives), reads the current
-selection, makes a model the upscale model, and draws over the compare view through its
-overlay API.
+selection and run options, makes a model the upscale model, and draws over the compare view
+through its overlay API.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nlsn_gui.qt.compare import CompareView
-from nlsn_gui.state.choices import Selection
+from nlsn_gui.state.choices import OutputTarget, RunOptions, Selection
 from nlsn_gui.state.jobs import Job
 from nlsn_gui.state.store import Store
 
@@ -29,3 +29,5 @@ class Host:
     selection: Callable[[], Selection]  # what the window has chosen and shows now
     use_model: Callable[[Path, str, int], None]  # (model file, label, scale): make it the upscale model
     waiting: Callable[[str], dict[int, str]]  # jobs queued behind a running one of this kind, by id
+    run_options: Callable[[], RunOptions]  # ensemble, precision, memory or tiles, quality
+    output_target: Callable[[], OutputTarget | None]  # the size results are saved at (None: the network's)

@@ -175,6 +175,16 @@ def test_batch_dialog_processes_a_folder(qtbot, window, tiny_model, tmp_path, mo
     dialog.start()
     qtbot.waitUntil(lambda: dialog.job_id is None, timeout=TIMEOUT)
     assert "0 upscaled, 2 skipped" in dialog.status.text()
+    from nlsn_gui.state.choices import OutputTarget
+
+    window.set_output_target(OutputTarget(factor=1.5))  # the window's output size and quality apply
+    window.run._set(quality=60)
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData(".jpg"))
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.job_id is None, timeout=TIMEOUT)
+    assert "2 upscaled" in dialog.status.text()
+    assert load_image(tmp_path / "out" / "p1_x1.5.jpg").pixels.shape == (15, 18, 3)
+    window.set_output_target(None)
     from PySide6.QtGui import QDesktopServices
 
     opened = []
