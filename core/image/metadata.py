@@ -1,9 +1,10 @@
 """A photo's metadata through the pipeline: its ICC colour profile and its EXIF.
 
 Read with the pixels, kept on the :class:`~core.image.image.Image`, written with the result in
-every format that holds them: PNG (iCCP, eXIf, also at 16 bits), JPEG, WebP and TIFF (the ICC
-profile also at 16 bits; EXIF at 8 bits, written uncompressed since libtiff's encoders refuse an
-EXIF sub-IFD). BMP holds neither. The pixels are made upright when
+every format that holds them: PNG (iCCP, eXIf, also at 16 bits), JPEG, WebP and TIFF (8-bit
+TIFF with EXIF is written uncompressed, since libtiff's encoders refuse an EXIF sub-IFD; 16-bit
+TIFF gets its profile, its EXIF sub-IFD and the descriptive IFD0 tags added to OpenCV's file).
+BMP holds neither. The pixels are made upright when
 read, so the EXIF orientation is reset to 1 (top-left) and never applied twice; its recorded
 pixel size is set to the written image's.
 """
@@ -76,3 +77,37 @@ def png_with_metadata(data: bytes, *, icc: bytes | None, exif: bytes | None) -> 
     if exif:
         chunks += _chunk(b"eXIf", _tiff_structure(exif))
     return data[:end] + chunks + data[end:]
+
+
+# IFD0 text tags a camera writes: description, make, model, software, date, artist, copyright.
+TIFF_TEXT_TAGS = (270, 271, 272, 305, 306, 315, 33432)
+
+
+def tiff_exif_entries(data: bytes, exif: bytes) -> tuple[bytes, dict[int, tuple[int, int, bytes]]]:
+    """(``data`` with the EXIF sub-IFD appended, the IFD0 entries that point to it and hold the
+    text tags) for :func:`core.image.tiff.tiff_with_short_tags`."""
+    from PIL import TiffImagePlugin
+
+    parsed = PILImage.Exif()
+    try:
+        parsed.load(exif)
+        sub = dict(parsed.get_ifd(EXIF_IFD))
+    except Exception:  # noqa: BLE001 - an EXIF we cannot parse is left out
+        return data, {}
+    order = "<" if data[:2] == b"II" else ">"
+    out = bytearray(data)
+    entries: dict[int, tuple[int, int, bytes]] = {}
+    if sub:
+        if len(out) % 2:
+            out += b"\x00"
+        ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=bytes(data[:2]))
+        for tag, value in sub.items():
+            ifd[tag] = value
+        offset = len(out)
+        out += ifd.tobytes(offset)
+        entries[EXIF_IFD] = (4, 1, struct.pack(order + "I", offset))  # type 4 = LONG
+    for tag in TIFF_TEXT_TAGS:
+        if isinstance(parsed.get(tag), str):
+            text = parsed[tag].encode("ascii", "replace") + b"\x00"
+            entries[tag] = (2, len(text), text)  # type 2 = ASCII
+    return bytes(out), entries

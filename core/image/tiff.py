@@ -31,12 +31,14 @@ def opencv_orients_tiff() -> bool:
 TIFF_ICC_PROFILE = 34675  # InterColorProfile: the ICC profile's bytes (type UNDEFINED)
 
 
-def tiff_with_short_tags(data: bytes, tags: dict[int, int], *, blobs: dict[int, bytes] | None = None) -> bytes:
-    """Add or replace single-SHORT tags (and UNDEFINED ``blobs``) in the first IFD of a classic TIFF.
+def tiff_with_short_tags(data: bytes, tags: dict[int, int], *, blobs: dict[int, bytes] | None = None,
+                         entries: dict[int, tuple[int, int, bytes]] | None = None) -> bytes:
+    """Add or replace single-SHORT tags, UNDEFINED ``blobs`` and typed ``entries``
+    (tag -> (TIFF type, count, value bytes)) in the first IFD of a classic TIFF.
 
-    A new IFD with the merged, sorted entries is appended to the file (after the blobs' bytes)
-    and the header is pointed at it; the old IFD is left as unused bytes. Data other than a
-    classic TIFF is returned unchanged.
+    A new IFD with the merged, sorted entries is appended to the file (after the values that do
+    not fit in an entry) and the header is pointed at it; the old IFD is left as unused bytes.
+    Data other than a classic TIFF is returned unchanged.
     """
     if len(data) < 8 or data[:4] not in (b"II*\x00", b"MM\x00*"):
         return data
@@ -48,27 +50,29 @@ def tiff_with_short_tags(data: bytes, tags: dict[int, int], *, blobs: dict[int, 
     end = ifd + 2 + 12 * count
     if end + 4 > len(data):
         return data
-    entries: dict[int, bytes] = {}
+    ifd_entries: dict[int, bytes] = {}
     for index in range(count):
         entry = data[ifd + 2 + 12 * index : ifd + 14 + 12 * index]
-        entries[struct.unpack_from(order + "H", entry)[0]] = entry
+        ifd_entries[struct.unpack_from(order + "H", entry)[0]] = entry
     next_ifd = data[end : end + 4]
     for tag, value in tags.items():
-        entries[tag] = struct.pack(order + "HHIHH", tag, 3, 1, value, 0)  # type 3 = SHORT
+        ifd_entries[tag] = struct.pack(order + "HHIHH", tag, 3, 1, value, 0)  # type 3 = SHORT
     out = bytearray(data)
-    for tag, blob in (blobs or {}).items():
+    typed = {tag: (7, len(blob), blob) for tag, blob in (blobs or {}).items()}  # type 7 = UNDEFINED
+    typed.update(entries or {})
+    for tag, (kind, count, value) in typed.items():
         if len(out) % 2:
             out += b"\x00"
-        if len(blob) <= 4:
-            entries[tag] = struct.pack(order + "HHI", tag, 7, len(blob)) + blob.ljust(4, b"\x00")
+        if len(value) <= 4:
+            ifd_entries[tag] = struct.pack(order + "HHI", tag, kind, count) + value.ljust(4, b"\x00")
         else:
-            entries[tag] = struct.pack(order + "HHII", tag, 7, len(blob), len(out))  # type 7 = UNDEFINED
-            out += blob
+            ifd_entries[tag] = struct.pack(order + "HHII", tag, kind, count, len(out))
+            out += value
     if len(out) % 2:
         out += b"\x00"  # IFDs must start on a word boundary
     new_ifd = len(out)
-    out += struct.pack(order + "H", len(entries))
-    out += b"".join(entries[tag] for tag in sorted(entries))
+    out += struct.pack(order + "H", len(ifd_entries))
+    out += b"".join(ifd_entries[tag] for tag in sorted(ifd_entries))
     out += next_ifd
     struct.pack_into(order + "I", out, 4, new_ifd)
     return bytes(out)

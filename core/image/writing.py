@@ -13,7 +13,7 @@ from core.base.errors import ImageError
 from core.base.fileio import atomic_write, os_error_reason
 from core.image.formats import MAX_SIDE, SUPPORTED_WRITE, TIFF_EXTRA_SAMPLES, WRITE_FORMATS
 from core.image.image import Image, to_8bit
-from core.image.metadata import exif_for, png_with_metadata
+from core.image.metadata import exif_for, png_with_metadata, tiff_exif_entries
 from core.image.names import display_name, printable
 from core.image.tiff import TIFF_ICC_PROFILE, tiff_with_short_tags
 
@@ -69,7 +69,12 @@ def _encode(image: Image, fmt: str, quality: int, name: str) -> bytes:
     try:
         if image.bit_depth == 16 and fmt in ("PNG", "TIFF"):
             data = _encode_opencv16(pixels, alpha, fmt, icc=icc)
-            return png_with_metadata(data, icc=icc, exif=exif) if fmt == "PNG" else data
+            if fmt == "PNG":
+                return png_with_metadata(data, icc=icc, exif=exif)
+            if exif:
+                data, entries = tiff_exif_entries(data, exif)
+                data = tiff_with_short_tags(data, {}, entries=entries)
+            return data
         if image.bit_depth == 16:
             pixels = to_8bit(pixels)
             alpha = None if alpha is None else to_8bit(alpha)

@@ -46,7 +46,7 @@ def test_reading_keeps_the_profile_and_exif_with_the_orientation_applied_and_res
 
 @pytest.mark.parametrize("ext,bits,has_exif", [
     (".png", 8, True), (".jpg", 8, True), (".webp", 8, True), (".tif", 8, True),
-    (".png", 16, True), (".tif", 16, False),
+    (".png", 16, True), (".tif", 16, True),
 ])
 def test_every_format_that_holds_them_writes_them(tmp_path, icc, ext, bits, has_exif):
     photo(tmp_path / "cam.jpg", icc)
