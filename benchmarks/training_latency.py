@@ -62,7 +62,7 @@ def main() -> int:
     spin(app, 1.0)
     ticker = Ticker()
     ticker.start()
-    win.training_dock.show()  # opening the panel warms the engine up in the background
+    win.show_training()  # opening the panel warms the engine up in the background
     spin(app, 30, until=warm_up().is_set)
     opening = ticker.stop()
 

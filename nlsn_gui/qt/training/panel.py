@@ -58,6 +58,7 @@ from nlsn_gui.state.training import (
 from nlsn_gui.tasks.train import train_job
 
 REFRESH_MS = 250  # plots and labels are redrawn at most 4 times a second
+SUMMARY_EVERY = 4  # refreshes between updates of the status bar's and the run list's line
 FOLLOW_EVERY = 8  # refreshes between re-reads of metrics.jsonl for runs not trained here
 CLOSE_WAIT_S = 30.0  # how long closing waits for a stopped run to save its checkpoint
 
@@ -397,8 +398,9 @@ class TrainingPanel(QWidget):
         self._update_summary()
 
     def _update_summary(self) -> None:
+        """The status bar's line and the run list's, once a second (each re-lays out its widget)."""
         run = self._run
-        if run is None:
+        if run is None or (self._refreshes % SUMMARY_EVERY and not run.ended and run.state() != "paused"):
             return
         snap = self._snap if self.history is run.history else run.history.snapshot()
         iters = run.trainer.config.iters

@@ -62,8 +62,6 @@ class TrainingPlots(QWidget):
         self.psnr_plot = self._plot("psnr", "Validation PSNR (dB)", grid, 0, 1)
         self.lr_plot = self._plot("lr", "Learning rate", grid, 1, 0)
         self.ssim_plot = self._plot("ssim", "Validation SSIM", grid, 1, 1)
-        for plot in (self.psnr_plot, self.lr_plot, self.ssim_plot):
-            plot.setXLink(self.loss_plot)  # one step axis for all four
         self._empty_ranges()
         self.loss_legend = self.loss_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.psnr_legend = self.psnr_plot.addLegend(offset=(-8, -8), labelTextSize="8pt")
@@ -170,9 +168,10 @@ class TrainingPlots(QWidget):
             curve.setData([], [])
         self._set_title(self.psnr_plot, "Validation PSNR (dB)")
         self.lr_plot.getAxis("left").setTicks(None)
+        self._lr_ticks = None
         self._empty_ranges()
         for plot in (self.loss_plot, self.psnr_plot, self.lr_plot, self.ssim_plot):
-            plot.enableAutoRange(x=plot is self.loss_plot, y=plot is not self.lr_plot)
+            plot.enableAutoRange(x=False, y=plot is not self.lr_plot)  # x: one step axis, set by _step_axis
 
     def mark(self, snap: HistorySnapshot) -> None:
         """Mark the plots whose data ``snap`` changed."""
@@ -193,7 +192,15 @@ class TrainingPlots(QWidget):
             if not all_of_them:
                 break
 
+    def _step_axis(self, plot: pg.PlotItem, snap: HistorySnapshot) -> None:
+        """All four plots over the same steps, from the data (linked view boxes would repaint all
+        four whenever one is redrawn: four times the UI work while a run trains)."""
+        last = max(int(snap.step), int(snap.steps[-1]) if len(snap.steps) else 0, 1)
+        plot.setXRange(0, last, padding=0.03)
+
     def _draw_plot(self, key: str, snap: HistorySnapshot) -> None:
+        self._step_axis({"loss": self.loss_plot, "lr": self.lr_plot, "ssim": self.ssim_plot,
+                         "psnr": self.psnr_plot}[key], snap)
         if key == "loss":
             self.curves["loss"].setData(snap.steps, snap.losses)
             ema = self.history.ema(self.smoothing)  # may have grown since the snapshot
@@ -206,8 +213,10 @@ class TrainingPlots(QWidget):
             if top > 0:  # from zero, so a halving reads as one (and a constant rate gets an axis)
                 self.lr_plot.setYRange(0, top * 1.15, padding=0)
             # A schedule of a few rates is labelled at those rates (a constant one: at itself and 0).
-            few = [0.0, *rates] if 0 < len(rates) <= 4 else None
-            self.lr_plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in few]] if few else None)
+            few = tuple([0.0, *rates]) if 0 < len(rates) <= 4 else None
+            if few != getattr(self, "_lr_ticks", None):  # a new set of ticks re-lays the axis out: only then
+                self._lr_ticks = few
+                self.lr_plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in few]] if few else None)
         elif key == "ssim":
             self.curves["ssim"].setData(snap.val_steps, snap.ssim)
         elif key == "psnr":

@@ -55,9 +55,17 @@ class StepTiming(QObject):
             self._timer.start()
 
     def set_enabled(self, enabled: bool) -> None:
-        """Off while a run trains: its live speed says more (and the device is busy)."""
-        if enabled and not self.enabled:
+        """Off while a run trains: its live speed says more (and the device is busy). A timing not
+        run yet is dropped: building its model between two steps would only stall the run and
+        the window."""
+        if enabled == self.enabled:
+            return
+        if enabled:
             self._timer.start()
+        else:
+            self._timer.stop()
+            if self._job is not None:
+                self.host.cancel(self._job)
         self.enabled = enabled
         self.show()
 
