@@ -61,13 +61,10 @@ def cmd_upscale(args: argparse.Namespace) -> int:
             progress.line(f"nlsn: error: {item.message}")
             return
         run = upscaler.last_run
-        how = f"{run.tiles} tiles" if run.tiles > 1 else "whole image"
-        how += " after running out of memory whole" if run.fell_back else ""
-        how += f", {run.precision}" if run.precision != "fp32" else ""
-        how += f", {item.frames} frames" if item.frames > 1 else ""
+        how = run.text() + (f", {item.frames} frames" if item.frames > 1 else "")
         (w, h), (sw, sh) = item.size, item.out_size
         progress.line(f"{prefix(index, item.source.name)}: {w}x{h} -> {sw}x{sh} "
-                      f"({how}{', x8 ensemble' if run.passes > 1 else ''}, {item.seconds:.1f} s) -> {item.target}")
+                      f"({how}, {item.seconds:.1f} s) -> {item.target}")
 
     if not 1 <= args.quality <= 100:
         raise NLSNError(f"--quality must be from 1 to 100, got {args.quality}")

@@ -74,6 +74,14 @@ class RunInfo:
     precision: str = "fp32"
     fell_back: bool = False  # ran out of memory whole, and went on in tiles
 
+    def text(self) -> str:
+        """How it ran, for a status line: ``whole image``, ``9 tiles after running out of memory
+        whole, bf16, x8 ensemble``."""
+        how = f"{self.tiles} tiles" if self.tiles > 1 else "whole image"
+        how += " after running out of memory whole" if self.fell_back else ""
+        how += f", {self.precision}" if self.precision != "fp32" else ""
+        return how + (", x8 ensemble" if self.passes > 1 else "")
+
 
 class Upscaler:
     """Runs an :class:`NLSN` on whole images with a memory budget, progress and cancellation."""

@@ -91,11 +91,7 @@ def upscale(image: Image, *, mode: str, scale: int, model: str, device: str, see
                                     cancel=ctx.cancelled)
         add_result(comparison, sr, seconds=time.perf_counter() - start)
         run_info = upscaler.last_run
-        how = f"{run_info.tiles} tiles" if run_info.tiles > 1 else "whole image"
-        how += " after running out of memory whole" if run_info.fell_back else ""
-        how += ", x8 ensemble" if run_info.passes > 1 else ""
-        how += f", {run_info.precision}" if run_info.precision != "fp32" else ""
-        return Upscaled(comparison, _displays(comparison), loaded.name, str(upscaler.device).upper(), how,
+        return Upscaled(comparison, _displays(comparison), loaded.name, str(upscaler.device).upper(), run_info.text(),
                         model, seed)
 
     return run
