@@ -19,7 +19,7 @@ from PIL import ImageSequence
 from core.base.errors import ImageError
 from core.base.fileio import atomic_write, os_error_reason
 from core.image.formats import DEFAULT_MAX_PIXELS
-from core.image.image import Image
+from core.image.image import Image, to_8bit
 from core.image.names import display_name
 
 ANIMATED_WRITE = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}  # .png: APNG
@@ -78,9 +78,10 @@ def save_animation(path: str | os.PathLike, animation: Animation, *, quality: in
         raise ImageError(f"{name}: an animation is saved as {', '.join(ANIMATED_WRITE)}")
     pictures = []
     for frame in animation.frames:
-        pixels = frame.pixels if frame.bit_depth == 8 else (frame.pixels.astype(np.uint32) // 257).astype(np.uint8)
+        pixels = frame.pixels if frame.bit_depth == 8 else to_8bit(frame.pixels)
         rgb = np.repeat(pixels, 3, axis=2) if frame.is_grey else pixels
-        array = rgb if frame.alpha is None else np.concatenate([rgb, frame.alpha[..., None].astype(np.uint8)], axis=2)
+        alpha = None if frame.alpha is None else (frame.alpha if frame.bit_depth == 8 else to_8bit(frame.alpha))
+        array = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=2)
         pictures.append(PILImage.fromarray(np.ascontiguousarray(array)))
     options: dict = {"save_all": True, "append_images": pictures[1:], "duration": animation.durations,
                      "loop": animation.loop}
