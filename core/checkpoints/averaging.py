@@ -25,11 +25,11 @@ def average_models(paths: Sequence[str | os.PathLike]) -> LoadedModel:
     paths = [Path(p) for p in paths]
     if len(paths) < 2:
         raise CheckpointError("averaging needs at least two model files")
-    last = load_model(paths[0])
+    last = load_model(paths[0]).require_nlsn("averaging")
     config, first_name = last.config, last.path.name
     total = {k: v.double() for k, v in last.model.state_dict().items() if v.is_floating_point()}
     for path in paths[1:]:
-        last = load_model(path)  # the previous model is freed now: only its share of the sum stays
+        last = load_model(path).require_nlsn("averaging")  # the previous model is freed now: only its share of the sum stays
         if last.config != config:
             mine, theirs = config.to_dict(), last.config.to_dict()
             differ = ", ".join(f"{k} {mine[k]} / {theirs[k]}" for k in mine if mine[k] != theirs[k])

@@ -1,4 +1,5 @@
-"""Loading either kind of model file, strictly, on the CPU."""
+"""Loading a model file, strictly, on the CPU: NLSN (the authors' release or the project's own file)
+first, by the project's loader; any other architecture through spandrel."""
 
 from __future__ import annotations
 
@@ -8,26 +9,52 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from core.base.errors import CheckpointError
-from core.checkpoints.layout import infer_config, load_state_strict
-from core.checkpoints.project import is_project_file, read_project_file
+from core.checkpoints.foreign import build_foreign, detect_architecture
+from core.checkpoints.layout import infer_config, list_keys, load_state_strict
+from core.checkpoints.project import PROJECT_FORMAT, is_project_file, read_project_file
 from core.checkpoints.released import read_released_state
-from core.network import NLSN, NLSNConfig
+from core.network import NLSN, NLSNConfig, describe
+from core.network.foreign import ForeignNet
 
 
 @dataclass
 class LoadedModel:
     """A ready model and what we know about it."""
 
-    model: NLSN
-    config: NLSNConfig
-    source: str  # 'released' (authors' .pt) or 'project' (our safetensors)
+    model: NLSN | ForeignNet
+    config: NLSNConfig | None  # None for another architecture
+    source: str  # 'released' (authors' .pt), 'project' (our safetensors) or 'spandrel' (another architecture)
     path: Path
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.path.stem
+
+    @property
+    def is_nlsn(self) -> bool:
+        return isinstance(self.model, NLSN)
+
+    @property
+    def architecture(self) -> str:
+        return "NLSN" if self.is_nlsn else self.model.architecture
+
+    @property
+    def scale(self) -> int:
+        return self.model.scale
+
+    def description(self) -> str:
+        """``64 features and 16 blocks`` for NLSN, ``RCAN (32nf, 3nrg, 6nrb), 0.41 M parameters`` else."""
+        return describe(self.config) if self.is_nlsn else self.model.describe()
+
+    def require_nlsn(self, what: str) -> "LoadedModel":
+        """Itself, or an error naming ``what`` only NLSN models can do (train, average, inspect)."""
+        if not self.is_nlsn:
+            raise CheckpointError(f"{self.path.name}: a {self.architecture} model; {what} needs an NLSN model")
+        return self
 
 
 def load_model(path: str | os.PathLike, *, expect_scale: int | None = None) -> LoadedModel:
@@ -45,6 +72,8 @@ def load_model(path: str | os.PathLike, *, expect_scale: int | None = None) -> L
     if is_project_file(path):
         state, meta = read_project_file(path)
         source = "project"
+        if meta.get("format") != PROJECT_FORMAT and "config" not in meta and not _fits_nlsn(state, name):
+            return _foreign(state, path, expect_scale)
         if "config" in meta:
             try:
                 config = NLSNConfig.from_dict(json.loads(meta["config"]))
@@ -59,6 +88,8 @@ def load_model(path: str | os.PathLike, *, expect_scale: int | None = None) -> L
     else:
         state = read_released_state(path)
         source = "released"
+        if not _fits_nlsn(state, name):
+            return _foreign(state, path, expect_scale)
         config = infer_config(state, name=name)
 
     if expect_scale is not None and config.scale != expect_scale:
@@ -68,3 +99,26 @@ def load_model(path: str | os.PathLike, *, expect_scale: int | None = None) -> L
     load_state_strict(model, state, name=name)
     model.eval()
     return LoadedModel(model=model, config=config, source=source, path=path, provenance=provenance)
+
+
+def _fits_nlsn(state: dict[str, torch.Tensor], name: str) -> bool:
+    """Whether ``state`` loads strictly into the NLSN its keys describe; when neither NLSN nor an
+    architecture spandrel knows fits, NLSN's own reason is the error."""
+    try:
+        load_state_strict(NLSN(infer_config(state, name=name)), state, name=name)
+        return True
+    except CheckpointError:
+        if detect_architecture(state) is None and "head.0.weight" in state:
+            raise  # meant as NLSN: say what does not fit
+        return False
+
+
+def _foreign(state: dict[str, torch.Tensor], path: Path, expect_scale: int | None) -> LoadedModel:
+    name = path.name
+    if detect_architecture(state) is None:
+        raise CheckpointError(f"{name}: neither NLSN nor an architecture spandrel knows "
+                              f"(keys start {list_keys(list(state))})")
+    model = build_foreign(state, name=name)
+    if expect_scale is not None and model.scale != expect_scale:
+        raise CheckpointError(f"{name}: is a x{model.scale} model, but x{expect_scale} was asked for")
+    return LoadedModel(model=model, config=None, source="spandrel", path=path)

@@ -18,7 +18,7 @@ import torch
 from core.base.errors import CheckpointError
 
 # Keys some training scripts wrap a state dict in.
-WRAPPER_KEYS = ("state_dict", "model", "params", "params_ema", "model_state_dict")
+WRAPPER_KEYS = ("state_dict", "model", "params_ema", "params", "model_state_dict")  # EMA weights first (BasicSR)
 
 
 def _unwrap(obj: Any, *, name: str) -> dict[str, torch.Tensor]:

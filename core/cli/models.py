@@ -20,8 +20,9 @@ def load_for_scale(args: argparse.Namespace) -> LoadedModel:
 
 
 def model_line(loaded: LoadedModel) -> str:
-    """``nlsn-light-x2 (project, x2, 64 features and 16 blocks)``."""
-    return f"{loaded.name} ({loaded.source}, x{loaded.config.scale}, {describe(loaded.config)})"
+    """``nlsn-light-x2 (project, x2, 64 features and 16 blocks)``, ``rcan (x2, RCAN (...), 0.41 M parameters)``."""
+    source = f"{loaded.source}, " if loaded.is_nlsn else ""
+    return f"{loaded.name} ({source}x{loaded.scale}, {loaded.description()})"
 
 
 def cmd_average(args: argparse.Namespace) -> int:

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--scale", type=int, choices=[2, 3, 4],
                     help="default: the model's scale, or 2 with the bundled models")
     up.add_argument("--model", default=None, metavar="NAME_OR_PATH",
-                    help="bundled model name or a .pt/.safetensors file (default: the bundled model of the scale)")
+                    help="bundled model name or a model file: NLSN (.pt/.safetensors) or another architecture "
+                         "spandrel knows (ESRGAN, RCAN, SwinIR, HAT...) (default: the bundled model of the scale)")
     up.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG and WebP quality 1-100 (default 95; "
                     "WebP 100: lossless)")
     size = up.add_mutually_exclusive_group()
@@ -53,10 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="SelfExSR layout (image_SRF_s/), HR/ + LR_bicubic/Xs/, or a folder of HR images")
     ev.add_argument("--scale", type=int, choices=[2, 3, 4],
                     help="default: the model's scale, or 2 with the bundled models")
-    what = ev.add_mutually_exclusive_group()
-    what.add_argument("--bicubic", action="store_true", help="evaluate MATLAB-bicubic upscaling")
-    what.add_argument("--model", metavar="NAME_OR_PATH", help="evaluate a model (default: the bundled one)")
-    ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    ev.add_argument("--bicubic", action="store_true", help="evaluate MATLAB-bicubic upscaling (with --model too)")
+    ev.add_argument("--model", action="append", metavar="NAME_OR_PATH",
+                    help="a model to evaluate, NLSN or any architecture spandrel knows; repeat it to compare "
+                         "several (default: the bundled one)")
+    ev.add_argument("--per-image", action="store_true", help="a row per image (always, for one method as text)")
+    ev.add_argument("--format", choices=["text", "markdown", "csv"], default="text",
+                    help="the table as text, Markdown or CSV (to paste into a paper)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table "
+                    "(several methods: {\"models\": [...]})")
     add_model_options(ev)
     ev.set_defaults(run=("core.cli.evaluate", "cmd_eval"))
 

@@ -25,6 +25,12 @@ class Progress:
             self.stream.write(f"{prefix} {pct}%\n")
             self.stream.flush()
 
+    def clear(self) -> None:
+        """Take the updating line away (before a result is printed on stdout)."""
+        if self.tty:
+            self.stream.write("\r" + " " * 79 + "\r")
+            self.stream.flush()
+
     def line(self, text: str) -> None:
         if self.tty:
             self.stream.write("\r" + " " * 79 + "\r")

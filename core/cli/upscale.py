@@ -38,7 +38,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     if plans is not None and args.scale is None and args.model is None:
         args.scale = max(plan.scale for plan in plans)  # the nearest network scale at or above
     loaded = load_for_scale(args)
-    outputs = output_paths(inputs, Path(args.output), loaded.config.scale,
+    outputs = output_paths(inputs, Path(args.output), loaded.scale,
                            tags=[plan.tag for plan in plans] if plans else None)
     upscaler = make_upscaler(args, loaded)
     make_folders(dst.parent for dst in outputs)

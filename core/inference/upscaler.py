@@ -27,12 +27,16 @@ from core.inference.ensemble import ENSEMBLE_PASSES, transform, untransform
 from core.inference.work import StageCosts, WorkMeter, stage_kind
 from core.inference.tiles import DEFAULT_OVERLAP, MIN_TILE, Tile, blend_weight, plan_tiles, transposed
 from core.network import NLSN
+from core.network.foreign import ForeignNet
 
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
 
 
 PRECISIONS = ("fp32", "fp16", "bf16")
+# Another architecture's memory per pixel is not known ahead: whole images up to this many LR pixels,
+# tiles of it beyond (and smaller tiles if even those run out of memory).
+FOREIGN_POSITIONS = 512 * 512
 
 
 def out_of_memory(err: BaseException) -> bool:
@@ -48,7 +52,7 @@ def release_device_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
-def for_inference(model: NLSN, device: torch.device, dtype: torch.dtype) -> NLSN:
+def for_inference(model: NLSN | ForeignNet, device: torch.device, dtype: torch.dtype) -> NLSN | ForeignNet:
     """``model`` in eval mode on ``device`` with channels-last (NHWC) weights.
 
     With NHWC maps oneDNN's convolutions need no reordered copies of their input and output
@@ -84,11 +88,12 @@ class RunInfo:
 
 
 class Upscaler:
-    """Runs an :class:`NLSN` on whole images with a memory budget, progress and cancellation."""
+    """Runs an :class:`NLSN` (or another architecture, :class:`ForeignNet`) on whole images with a
+    memory budget, progress and cancellation."""
 
     def __init__(
         self,
-        model: NLSN,
+        model: NLSN | ForeignNet,
         *,
         device: str | torch.device = "auto",
         half: bool | None = None,
@@ -102,12 +107,17 @@ class Upscaler:
         # the fp32 weights under bf16 autocast (CPUs with AVX-512 BF16 or AMX, recent GPUs).
         if half is not None:
             precision = "fp16" if half else "fp32"
+        foreign = isinstance(model, ForeignNet)
         if precision == "auto":
-            precision = "fp16" if self.device.type == "cuda" else "fp32"
+            half_ok = self.device.type == "cuda" and (not foreign or model.supports_half)
+            precision = "fp16" if half_ok else "fp32"
         if precision not in PRECISIONS:
             raise NLSNError(f"unknown precision {precision!r}: use auto, {', '.join(PRECISIONS)}")
         if precision == "fp16" and self.device.type == "cpu":
             raise NLSNError("half precision is only supported on a GPU; on a CPU use bf16 or fp32")
+        if foreign and ((precision == "fp16" and not model.supports_half)
+                        or (precision == "bf16" and not model.supports_bfloat16)):
+            raise NLSNError(f"{model.architecture} does not run in {precision}: use fp32")
         self.precision = precision
         self.half = precision == "fp16"
         self.model = for_inference(model, self.device, torch.float16 if self.half else torch.float32)
@@ -127,6 +137,9 @@ class Upscaler:
         """Largest LR area (pixels) whose forward fits the budget (or the tile size asked for)."""
         if self.tile is not None:
             return self.tile * self.tile
+        if isinstance(self.model, ForeignNet):
+            # An architecture that tiles inside itself (or needs the whole image) is given it whole.
+            return 1 << 62 if self.model.tiling == "internal" else FOREIGN_POSITIONS
         budget = self.memory_budget if self.memory_budget is not None else default_budget(self.device)
         element = 4 if self.precision == "fp32" else 2
         per_position = peak_bytes(self.model.config, 1, 10_000, element_size=element) / 10_000
@@ -241,7 +254,10 @@ class Upscaler:
         return result
 
     def _stages(self) -> list[torch.nn.Module]:
-        """Modules before each of which progress is reported and cancellation checked."""
+        """Modules before each of which progress is reported and cancellation checked (another
+        architecture: the whole network, once per tile)."""
+        if isinstance(self.model, ForeignNet):
+            return [self.model]
         return [self.model.head, *self.model.body, self.model.tail]
 
     def _forward(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -20,9 +20,9 @@ LEARN_RATE = 0.5  # weight of the newest run in the learned costs
 def stage_kind(model: nn.Module, stage: nn.Module) -> str:
     from core.attention import NonLocalSparseAttention
 
-    if stage is model.head:
+    if stage is getattr(model, "head", None):
         return "head"
-    if stage is model.tail:
+    if stage is getattr(model, "tail", None):
         return "tail"
     return "attention" if isinstance(stage, NonLocalSparseAttention) else "block"
 

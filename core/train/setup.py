@@ -40,7 +40,7 @@ def bf16_problem(device: torch.device) -> tuple[str, str] | None:
 def load_init_source(config: TrainConfig) -> LoadedModel:
     """The model ``config.init_from`` names (a file or a bundled model's name), checked to be the
     run's configuration (any scale)."""
-    loaded = load_model(resolve_model(config.init_from, scale=config.scale))
+    loaded = load_model(resolve_model(config.init_from, scale=config.scale)).require_nlsn("training from it")
     have, want = loaded.config, config.model_config()
     if (have.n_feats, have.n_resblocks, have.use_nlsa) != (want.n_feats, want.n_resblocks, want.use_nlsa):
         raise NLSNError(

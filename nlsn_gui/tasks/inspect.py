@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.base.errors import NLSNError
 from core.image import Image, display_rgb
 from core.inspection import (
     DEFAULT_LOCAL_RADIUS,
@@ -104,6 +105,9 @@ def inspect_job(image: Image, *, model: str, scale: int, device: str, seed: int,
     def run(ctx) -> Inspected:
         ctx.progress(0.0, "loading the model")
         loaded, upscaler = ctx.models.upscaler(model, scale=scale, device=device)
+        if not loaded.is_nlsn:
+            raise NLSNError(f"{loaded.name} is a {loaded.architecture} model: it has no sparse attention, so there "
+                            "are no hash buckets or attention maps to show; choose an NLSN model to inspect")
         ctx.check()
         start = time.perf_counter()
         inspection = inspect_image(loaded.model, image, seed=seed, device=upscaler.device,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from core.checkpoints import LoadedModel, load_model, write_average
 from core.inference import Upscaler
-from core.network import describe
 
 
 @dataclass
@@ -37,15 +36,17 @@ class ModelCache:
 class ModelInfo:
     path: Path
     scale: int
-    source: str
+    source: str  # 'released' or 'project' for NLSN, else the architecture ('RCAN', ...)
     description: str
 
 
 def inspect_model(path: Path):
     def run(ctx) -> ModelInfo:
         loaded = load_model(path)
-        description = f"{loaded.source} model, ×{loaded.config.scale}, {describe(loaded.config)}"
-        return ModelInfo(Path(path), loaded.config.scale, loaded.source, description)
+        kind = f"{loaded.source} model" if loaded.is_nlsn else "model"
+        description = f"{kind}, ×{loaded.scale}, {loaded.description()}"
+        return ModelInfo(Path(path), loaded.scale, loaded.source if loaded.is_nlsn else loaded.architecture,
+                         description)
 
     return run
 
@@ -57,8 +58,8 @@ def average_models(paths: list[Path], out: Path):
         ctx.progress(0.0, f"reading {len(paths)} models")
         loaded = write_average(paths, out)
         ctx.models.clear()  # a cached model read from ``out`` before is stale now
-        description = f"the average of {len(paths)} models, ×{loaded.config.scale}, {describe(loaded.config)}"
-        return ModelInfo(loaded.path, loaded.config.scale, loaded.source, description)
+        description = f"the average of {len(paths)} models, ×{loaded.scale}, {loaded.description()}"
+        return ModelInfo(loaded.path, loaded.scale, loaded.source, description)
 
     return run
 

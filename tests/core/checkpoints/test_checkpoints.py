@@ -89,7 +89,7 @@ def test_broken_files(tmp_path, content, message):
 
 def test_not_an_nlsn_and_missing_files(tmp_path):
     torch.save({"fc.weight": torch.zeros(2)}, tmp_path / "other.pt")
-    with pytest.raises(CheckpointError, match="not an NLSN model"):
+    with pytest.raises(CheckpointError, match="neither NLSN nor an architecture spandrel knows"):
         load_model(tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not found"):
         load_model(tmp_path / "nope.pt")
