@@ -17,6 +17,7 @@ from core.image import SUPPORTED_READ, Image
 from core.inference import available_devices
 from nlsn_gui.qt.clipboard import mime_contents
 from nlsn_gui.qt.compare import CompareView
+from nlsn_gui.qt.compare_models import ModelComparison
 from nlsn_gui.qt.docking import dock_panel, restore_layout
 from nlsn_gui.qt import help_menu
 from nlsn_gui.qt.host import Host
@@ -34,6 +35,7 @@ from nlsn_gui.state.choices import ModelList, Selection, UpscaleChoices
 from nlsn_gui.state.document import Document, Made
 from nlsn_gui.state.jobs import Job, JobRouter
 from nlsn_gui.state.panels import (
+    current_title,
     document_panels,
     kept_text,
     opened_text,
@@ -79,6 +81,11 @@ class MainWindow(QMainWindow):
         self.chooser = ModelChooser(self, self.bar, self.models, self.settings, submit=self.submit,
                                     status=self._set_status, error=self._show_error, scale=lambda: self.scale,
                                     rescale=self.rescale)
+        self.comparison = ModelComparison(parent=self, models=self.models, document=lambda: self.doc,
+                                          scale=lambda: self.scale, current_model=self.model_path,
+                                          run=self.compare_with, refresh=self._refresh_panels,
+                                          status=self._set_status, settings=self.settings)
+        self.comparison.install(self, model_menu=self.menus.model, view_menu=self.menus.view)
         self._build_status_bar()
         self._restore_settings()
         self.host = Host(settings=self.settings, compare=self.compare, status=self._set_status, error=self._show_error,
@@ -320,11 +327,18 @@ class MainWindow(QMainWindow):
         elif sel.model is None:
             self._show_error(sel.no_model_message())
         else:
-            run = self.run.options
-            self.submit(Job("upscale", f"Upscaling ×{sel.scale}", done=self._show_result),
-                        images.upscale(sel.document.image, mode=sel.mode, scale=sel.scale, model=sel.model,
-                                       device=sel.device, seed=sel.seed, ensemble=run.ensemble,
-                                       precision=run.precision, memory_budget=run.budget(), tile=run.tile))
+            self._upscale_with(sel.model, Job("upscale", f"Upscaling ×{sel.scale}", done=self._show_result))
+
+    def compare_with(self, model: str) -> None:
+        """Run ``model`` on the image too; its result joins the others (Compare Models…)."""
+        if self.doc is not None:
+            self._upscale_with(model, Job("compare", f"Comparing {Path(model).name}", done=self._show_result))
+
+    def _upscale_with(self, model: str, job: Job) -> None:
+        sel, run = self.selection(), self.run.options
+        self.submit(job, images.upscale(sel.document.image, mode=sel.mode, scale=sel.scale, model=model,
+                                        device=sel.device, seed=sel.seed, ensemble=run.ensemble,
+                                        precision=run.precision, memory_budget=run.budget(), tile=run.tile))
 
     def cancel(self) -> None:
         """Cancel the window's own jobs; a training run has its own Stop and is left alone."""
@@ -437,7 +451,11 @@ class MainWindow(QMainWindow):
         self._set_status(kept_text(self.doc, status, came_back=came_back))
 
     def _panels(self):
-        return document_panels(self.doc, note=stale_note(self.doc.made, self.selection()))
+        named = current_title(self.doc) != "NLSN"  # the title names the model: the note needs not
+        return document_panels(self.doc, note=stale_note(self.doc.made, self.selection(), named=named))
+
+    def _refresh_panels(self) -> None:
+        self.compare.set_panels(self._panels(), keep_view=True)
 
     def _choices_changed(self) -> None:
         """Model or seed changed: a result made otherwise says so on its panel."""
@@ -449,11 +467,10 @@ class MainWindow(QMainWindow):
     def _show_result(self, result: images.Upscaled) -> None:
         if self.doc is None:
             return
-        self.doc.comparison = result.comparison
-        self.doc.displays.update(result.displays)
         c = result.comparison
-        self.doc.made = Made(model=result.model, model_name=result.model_name, seed=result.seed, scale=c.scale,
-                             mode=c.mode)
+        self.doc.add_result(c, result.displays, Made(model=result.model, model_name=result.model_name,
+                                                     seed=result.seed, scale=c.scale, mode=c.mode,
+                                                     architecture=result.architecture))
         self.compare.set_panels(self._panels(), keep_view=True)
         self.compare.set_swipe_pair(*swipe_pair(self.doc))
         self._set_status(result_text(self.doc, device=result.device, how=result.how, model_name=result.model_name))

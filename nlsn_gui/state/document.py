@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.eval.compare import Comparison
+from core.eval.compare import Comparison, Scores
 from core.image import Image
 from core.inference.batch import output_name
 
@@ -21,6 +21,21 @@ class Made:
     seed: int
     scale: int
     mode: str
+    architecture: str = "NLSN"
+
+    def title(self) -> str:
+        """``nlsn-light-x2``, ``rcan-small-x2 (RCAN)``: a result's panel among several."""
+        return self.model_name if self.architecture == "NLSN" else f"{self.model_name} ({self.architecture})"
+
+
+@dataclass
+class Compared:
+    """Another model's result on the same input, shown beside the current one."""
+
+    made: Made
+    display: np.ndarray  # (sH, sW, 3|4) uint8
+    scores: Scores | None = None  # with the truth known (simulate)
+    diff: np.ndarray | None = None  # (sH, sW) float32 |result - HR|
 
 
 @dataclass
@@ -30,6 +45,7 @@ class Kept:
     comparison: Comparison
     displays: dict[str, np.ndarray]
     made: Made
+    compared: dict[str, Compared] = field(default_factory=dict)
 
 
 @dataclass
@@ -42,20 +58,47 @@ class Document:
     made: Made | None = None  # of the NLSN result shown
     frames: int = 1  # an animation's frames: the first is shown, Save As GIF/WebP/PNG upscales them all
     kept: dict[tuple[str, int], Kept] = field(default_factory=dict)  # (mode, scale) -> a result set aside
+    compared: dict[str, Compared] = field(default_factory=dict)  # model file -> its result, in order added
+    diff_of: str | None = None  # the model file whose |result - HR| is mapped (None: the current one)
 
     def set_aside(self) -> None:
-        """Keep the result for its (mode, scale) before another is prepared."""
+        """Keep the results for their (mode, scale) before another is prepared."""
         if self.has_result and self.made is not None:
             self.kept[(self.comparison.mode, self.comparison.scale)] = Kept(self.comparison, dict(self.displays),
-                                                                           self.made)
+                                                                           self.made, dict(self.compared))
 
     def take_back(self) -> bool:
-        """Show the result kept for the document's (mode, scale), if any; True when one came back."""
+        """Show the results kept for the document's (mode, scale), if any; True when they came back."""
         kept = self.kept.pop((self.comparison.mode, self.comparison.scale), None)
         if kept is None:
             return False
         self.comparison, self.displays, self.made = kept.comparison, kept.displays, kept.made
+        self.compared = kept.compared
         return True
+
+    def add_result(self, comparison: Comparison, displays: dict[str, np.ndarray], made: Made) -> None:
+        """A new result becomes the current one; the current one, of another model, stays beside it
+        (a model's newer result replaces its older one)."""
+        if self.has_result and self.made is not None and self.made.model != made.model:
+            c = self.comparison
+            self.compared[self.made.model] = Compared(self.made, self.displays["nlsn"], c.sr_scores, c.diff)
+        self.compared.pop(made.model, None)
+        self.comparison, self.made = comparison, made
+        self.displays.update(displays)
+
+    def forget_compared(self, model: str | None = None) -> None:
+        """Drop one model's result from the comparison (None: every other model's)."""
+        if model is None:
+            self.compared.clear()
+        else:
+            self.compared.pop(model, None)
+        if self.diff_of is not None and self.diff_of not in self.compared:
+            self.diff_of = None
+
+    def results(self) -> list[Made]:
+        """What every shown result was made with: the compared ones in order, then the current one."""
+        current = [self.made] if self.has_result and self.made is not None else []
+        return [c.made for c in self.compared.values()] + current
 
     @property
     def has_result(self) -> bool:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 # A new job of the key's kind supersedes the running ones of these kinds (they are cancelled).
-SUPERSEDES = {"open": ("open", "upscale"), "upscale": ("open", "upscale")}
+# A "compare" job (one model of Compare Models…) supersedes nothing: its siblings all run.
+SUPERSEDES = {"open": ("open", "upscale", "compare"), "upscale": ("open", "upscale")}
 
 
 @dataclass

@@ -105,34 +105,56 @@ def choose_grid(
     return (rows, cols)
 
 
-def stale_note(made: Made | None, selection: Selection) -> str:
-    """'' when the result is what the current choices make, else what it was made with."""
+def stale_note(made: Made | None, selection: Selection, *, named: bool = False) -> str:
+    """'' when the result is what the current choices make, else what it was made with (``named``:
+    the model is in the title already, only the seed is said)."""
     if made is None:
         return ""
     parts = []
-    if selection.model is not None and made.model != selection.model:
+    if not named and selection.model is not None and made.model != selection.model:
         parts.append(made.model_name)
     if made.seed != selection.seed:
         parts.append(f"seed {made.seed}")
     return f"made with {', '.join(parts)}" if parts else ""
 
 
+def compared_key(model: str) -> str:
+    """The panel key of another model's result."""
+    return f"model:{model}"
+
+
+def current_title(doc: Document) -> str:
+    """The current result's title: ``NLSN`` alone, its model's name among several or when it is
+    another architecture."""
+    made = doc.made
+    if made is None or (made.architecture == "NLSN" and not doc.compared):
+        return "NLSN"
+    return made.title()
+
+
 def document_panels(doc: Document, *, note: str = "") -> list[Panel]:
-    """LR (in output coordinates), bicubic, NLSN, the truth and |NLSN − HR|, as far as computed;
-    ``note`` says how the NLSN result differs from the current choices (:func:`stale_note`)."""
+    """LR (in output coordinates), bicubic, the other models' results, the current one, the truth
+    and one result's |difference| from it, as far as computed; ``note`` says how the current result
+    differs from the current choices (:func:`stale_note`)."""
     c, d = doc.comparison, doc.displays
     panels = [Panel("lr", "LR (nearest)", d["lr"], scale=c.scale, subtitle=f"{c.lr.width}×{c.lr.height}")]
     if "bicubic" in d:
         panels.append(Panel("bicubic", "Bicubic", d["bicubic"],
                             subtitle=c.bicubic_scores.text() if c.bicubic_scores else ""))
+    for model, other in doc.compared.items():
+        panels.append(Panel(compared_key(model), other.made.title(), other.display,
+                            subtitle=other.scores.text() if other.scores else ""))
     if "nlsn" in d and c.sr is not None:
-        panels.append(Panel("nlsn", f"NLSN ({note})" if note else "NLSN", d["nlsn"],
+        title = current_title(doc)
+        panels.append(Panel("nlsn", f"{title} ({note})" if note else title, d["nlsn"],
                             subtitle=c.sr_scores.text() if c.sr_scores else ""))
     if "hr" in d:
         panels.append(Panel("hr", "HR (truth)", d["hr"], subtitle=f"{c.hr.width}×{c.hr.height}"))
-    if c.diff is not None and c.sr is not None:
-        panels.append(Panel("diff", "|NLSN − HR|", c.diff, colour_map="inferno",
-                            subtitle=f"mean {float(c.diff.mean()):.2f}"))
+    other = doc.compared.get(doc.diff_of) if doc.diff_of is not None else None
+    diff, name = (other.diff, short_title(other.made.title())) if other is not None else (c.diff, short_title(current_title(doc)))
+    if diff is not None and c.sr is not None:
+        panels.append(Panel("diff", f"|{name} − HR|", diff, colour_map="inferno",
+                            subtitle=f"mean {float(diff.mean()):.2f}"))
     return panels
 
 
@@ -172,10 +194,13 @@ def kept_text(doc: Document, status: str, *, came_back: bool) -> str:
 def result_text(doc: Document, *, device: str, how: str, model_name: str) -> str:
     """The status line after an upscale: time, where, how, with which model, and the scores."""
     c = doc.comparison
-    text = f"NLSN ×{c.scale} in {c.seconds:.1f} s on {device} ({how}) with {model_name}"
+    architecture = doc.made.architecture if doc.made is not None else "NLSN"
+    text = f"{architecture} ×{c.scale} in {c.seconds:.1f} s on {device} ({how}) with {model_name}"
     if c.sr_scores is not None and c.bicubic_scores is not None:
         gain = c.sr_scores.psnr - c.bicubic_scores.psnr
         text += f" · {c.sr_scores.text()} ({gain:+.2f} dB over bicubic)"
+    if doc.compared:
+        text += f" · {len(doc.compared) + 1} models compared"
     return text
 
 

@@ -36,6 +36,7 @@ class Upscaled:
     how: str
     model: str  # the file
     seed: int
+    architecture: str = "NLSN"
 
 
 def _displays(comparison: Comparison) -> dict[str, np.ndarray]:
@@ -92,7 +93,7 @@ def upscale(image: Image, *, mode: str, scale: int, model: str, device: str, see
         add_result(comparison, sr, seconds=time.perf_counter() - start)
         run_info = upscaler.last_run
         return Upscaled(comparison, _displays(comparison), loaded.name, str(upscaler.device).upper(), run_info.text(),
-                        model, seed)
+                        model, seed, loaded.architecture)
 
     return run
 

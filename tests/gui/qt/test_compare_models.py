@@ -1,0 +1,110 @@
+"""Several models in the linked panels: NLSN and other architectures side by side, scored, swiped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+pytest.importorskip("pytestqt")
+
+from core.checkpoints import load_model  # noqa: E402
+from core.eval.compare import score, simulate_lr  # noqa: E402
+from core.image import Image  # noqa: E402
+from core.inference import Upscaler  # noqa: E402
+from core.reference.images import smooth_image  # noqa: E402
+from nlsn_gui.qt.compare_models import run_order  # noqa: E402
+from nlsn_gui.state.panels import compared_key  # noqa: E402
+from tests.foreign_models import build, save  # noqa: E402
+from tests.gui.qt.helpers import idle, use_model  # noqa: E402
+
+
+@pytest.fixture
+def models(tmp_path, tiny_model):
+    return [str(tiny_model), str(save(build("RCAN"), tmp_path / "rcan.pth")),
+            str(save(build("SwinIR"), tmp_path / "swinir.safetensors"))]
+
+
+def _open_simulated(qtbot, window, tmp_path):
+    src = tmp_path / "truth.png"
+    PILImage.fromarray(smooth_image(32, 36, seed=4)).save(src)
+    window.mode_box.setCurrentIndex(window.mode_box.findData("simulate"))
+    window.open_path(src)
+    idle(qtbot, window)
+    return Image(smooth_image(32, 36, seed=4))
+
+
+def test_four_models_side_by_side_scored_and_swiped(qtbot, window, tmp_path, models):
+    use_model(qtbot, window, Path(models[0]))
+    truth = _open_simulated(qtbot, window, tmp_path)
+    window.comparison.start(models)
+    idle(qtbot, window)
+    doc = window.doc
+    # The toolbar's model runs last: its result is the current one; the others stand beside it.
+    assert doc.made.model == models[0] and list(doc.compared) == models[1:]
+    keys = window.compare.panel_keys()
+    assert keys == ["lr", "bicubic", compared_key(models[1]), compared_key(models[2]), "nlsn", "hr", "diff"]
+    titles = [window.compare.panel_title(k) for k in keys]
+    assert titles[2:5] == ["rcan (RCAN)", "swinir (SwinIR)", "tiny-x2"]
+    assert "4 models compared" not in window.status_label.text()  # bicubic is not a model run
+    assert "3 models compared" in window.status_label.text()
+
+    # Every panel's score is the protocol's on what that model makes of the simulated LR.
+    lr, hr = simulate_lr(truth, 2)
+    rcan = Upscaler(load_model(models[1]).model, device="cpu").upscale_image(lr)
+    other = doc.compared[models[1]]
+    assert np.array_equal(other.display, rcan.pixels)
+    assert other.scores.text() == score(rcan, hr, 2).text()
+    assert window.compare._slots[compared_key(models[1])].panel.subtitle == other.scores.text()
+
+    # The error map can be any result's.
+    window.comparison.map_errors_of(models[2])
+    assert window.compare.panel_title("diff") == "|swinir − HR|"
+    np.testing.assert_allclose(window.compare._slots["diff"].panel.pixels, doc.compared[models[2]].diff)
+    window.comparison.map_errors_of(None)
+    assert window.compare.panel_title("diff") == "|tiny-x2 − HR|"
+
+    # Panels can be hidden, and any two swiped.
+    window.compare.set_panel_visible(compared_key(models[2]), False)
+    assert compared_key(models[2]) not in window.compare.visible_keys()
+    window.compare.set_mode("swipe")
+    window.compare.set_swipe_pair(compared_key(models[1]), compared_key(models[2]))
+    assert window.compare.swipe_pair() == (compared_key(models[1]), compared_key(models[2]))
+    window.compare.set_mode("side")
+
+    # Running a model again replaces its own result only; Clear keeps the current one.
+    window.comparison.start([models[1]])
+    idle(qtbot, window)
+    assert doc.made.model == models[1] and list(doc.compared) == [models[2], models[0]]
+    window.comparison.clear()
+    assert doc.compared == {} and window.compare.panel_keys() == ["lr", "bicubic", "nlsn", "hr", "diff"]
+
+
+def test_the_results_come_back_with_their_scale(qtbot, window, tmp_path, models):
+    use_model(qtbot, window, Path(models[0]))
+    _open_simulated(qtbot, window, tmp_path)
+    window.comparison.start(models[:2])
+    idle(qtbot, window)
+    window.scale_box.setCurrentIndex(window.scale_box.findData(3))
+    idle(qtbot, window)
+    assert window.doc.compared == {}
+    window.scale_box.setCurrentIndex(window.scale_box.findData(2))
+    idle(qtbot, window)
+    assert list(window.doc.compared) == [models[1]]
+
+
+def test_the_inspector_says_why_another_architecture_has_nothing_to_show(qtbot, window, tmp_path, models):
+    use_model(qtbot, window, Path(models[1]))
+    PILImage.fromarray(smooth_image(20, 24)).save(tmp_path / "a.png")
+    window.open_path(tmp_path / "a.png")
+    idle(qtbot, window)
+    window.inspector.inspect()
+    idle(qtbot, window)
+    assert "rcan is a RCAN model: it has no sparse attention" in window.status_label.text()
+
+
+def test_run_order_puts_the_toolbar_model_last():
+    assert run_order(["a", "b", "a", "c"], "a") == ["b", "c", "a"]
+    assert run_order(["a", "b"], None) == ["a", "b"]
