@@ -1,7 +1,9 @@
-"""A small RCAN of spandrel's own class, trained briefly on the 291 images: another architecture to
-compare NLSN with (``nlsn eval --model``, the app's compare view) where no pretrained file is at hand.
+"""A small RCAN (or Real-ESRGAN's Compact) of spandrel's own class, trained briefly on the 291 images:
+another architecture to compare NLSN with (``nlsn eval --model``, the app's compare view) where no
+pretrained file is at hand.
 
-    python benchmarks/rcan_reference.py --out rcan-small-x2.safetensors --minutes 30
+    python benchmarks/rcan_reference.py --out rcan-small-x2.safetensors --minutes 40
+    python benchmarks/rcan_reference.py --arch Compact --out compact-x2.safetensors --minutes 20
 
 The paper's recipe but shorter (48-pixel LR patches, batch 16, L1, Adam 2e-4 halved at 60 % and
 85 % of the time); resumable: run it again with the same ``--out`` and it goes on from the file.
@@ -26,19 +28,25 @@ from core.data.patches import PatchSampler  # noqa: E402
 from core.network.spandrel_import import import_spandrel  # noqa: E402
 from core.train.setup import default_data_dirs  # noqa: E402
 
-SHAPE = dict(n_resgroups=3, n_resblocks=6, n_feats=32, reduction=8)
+SHAPES = {"RCAN": dict(n_resgroups=3, n_resblocks=6, n_feats=32, reduction=8),
+          "Compact": dict(num_feat=32, num_conv=8)}
 
 
-def build(scale: int):
+def build(arch: str, scale: int):
     import_spandrel()
+    if arch == "Compact":
+        from spandrel.architectures.Compact import Compact
+
+        return Compact(upscale=scale, **SHAPES[arch])
     from spandrel.architectures.RCAN import RCAN
 
-    return RCAN(scale=scale, norm=True, **SHAPE)
+    return RCAN(scale=scale, norm=True, **SHAPES[arch])
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--arch", choices=sorted(SHAPES), default="RCAN")
     ap.add_argument("--scale", type=int, default=2)
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--threads", type=int, default=1)
@@ -51,7 +59,7 @@ def main() -> int:
         return 1
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = build(args.scale)
+    model = build(args.arch, args.scale)
     step, seconds = 0, 0.0
     if args.out.is_file():
         model.load_state_dict(load_file(str(args.out)), strict=True)
@@ -66,8 +74,8 @@ def main() -> int:
     last_save = time.perf_counter()
 
     def save() -> None:
-        meta = {"step": str(step), "seconds": f"{seconds:.0f}", "architecture": "RCAN",
-                "shape": json.dumps(SHAPE), "recipe": "L1, Adam 2e-4, 48 px LR patches, batch 16, 291 images"}
+        meta = {"step": str(step), "seconds": f"{seconds:.0f}", "architecture": args.arch,
+                "shape": json.dumps(SHAPES[args.arch]), "recipe": "L1, Adam 2e-4, 48 px LR patches, batch 16, 291 images"}
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out), metadata=meta)
 
     while seconds < budget:

@@ -10,19 +10,18 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QIcon, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
-from core.checkpoints import MODEL_SUFFIXES
-from core.image import SUPPORTED_READ, Image
 from core.inference import available_devices
-from nlsn_gui.qt.clipboard import mime_contents
 from nlsn_gui.qt.compare import CompareView
 from nlsn_gui.qt.compare_models import ModelComparison
+from nlsn_gui.qt.figure_export import FigureExport
 from nlsn_gui.qt.docking import dock_panel, restore_layout
 from nlsn_gui.qt import help_menu
 from nlsn_gui.qt.host import Host
 from nlsn_gui.qt.menus import build_menus, fill_recent, make_action
 from nlsn_gui.qt.model_chooser import ModelChooser
+from nlsn_gui.qt.opening import Opening
 from nlsn_gui.qt.output_size_dialog import OutputSizeChoice
 from nlsn_gui.qt.pages import Pages
 from nlsn_gui.qt.run_options import RunOptionsControl
@@ -45,15 +44,11 @@ from nlsn_gui.state.panels import (
 )
 from nlsn_gui.state.recent import RecentFiles
 from nlsn_gui.tasks import images
-from resources import ICONS_DIR, SAMPLES_DIR
+from resources import ICONS_DIR
 
 
 
-def image_filter() -> str:
-    return f"Images ({' '.join(f'*{ext}' for ext in SUPPORTED_READ)});;All files (*)"
-
-
-class MainWindow(QMainWindow):
+class MainWindow(Opening, QMainWindow):
     def __init__(self, *, settings: QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings()
@@ -86,6 +81,8 @@ class MainWindow(QMainWindow):
                                           run=self.compare_with, refresh=self._refresh_panels,
                                           status=self._set_status, settings=self.settings)
         self.comparison.install(self, model_menu=self.menus.model, view_menu=self.menus.view)
+        self.figure = FigureExport(self)
+        self.figure.install(file_menu=self.menus.file, after=self.act_save)
         self._build_status_bar()
         self._restore_settings()
         self.host = Host(settings=self.settings, compare=self.compare, status=self._set_status, error=self._show_error,
@@ -247,67 +244,6 @@ class MainWindow(QMainWindow):
     def average_dialog(self) -> None:
         self.chooser.average_dialog(self.training_panel.run_dir())
 
-    # ------------------------------------------------------------------ opening
-
-    def open_dialog(self) -> None:
-        start = str(self.settings.value("files/open_dir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", start, image_filter())
-        if path:
-            self.open_path(Path(path))
-
-    def open_path(self, path: Path) -> None:
-        if path.is_dir():
-            self.batch_dialog(folder=path)
-        elif path.suffix.lower() in MODEL_SUFFIXES:
-            self.open_model(path)
-        else:
-            self.settings.setValue("files/open_dir", str(path.parent))
-            self._open(f"Opening {path.name}", images.open_image(path, mode=self.mode, scale=self.scale))
-
-    def open_recent(self, path: Path) -> None:
-        if not path.exists():  # moved or deleted since: say where it was, and forget it
-            self.recent.remove(path)
-            self._update_recent_menu()
-            self._show_error(f"{path}: the file is no longer there (removed from Open Recent)")
-            return
-        self.open_path(path)
-
-    def open_sample(self) -> None:
-        sample = SAMPLES_DIR / "sample.png"
-        if not sample.is_file():
-            self._show_error(f"the sample image is missing ({sample})")
-            return
-        select(self.mode_box, "upscale")  # the sample is a low-resolution image: nothing to simulate from
-        self._open("Opening the sample image", images.open_image(sample, mode="upscale", scale=self.scale,
-                                                                  remember=False))
-
-    def paste(self) -> None:
-        clipboard = QApplication.clipboard()
-        path, image = mime_contents(clipboard.mimeData(), image=clipboard.image(), text_paths=True)
-        self._open_either(path, image, "pasted image") or self._set_status("The clipboard holds no image")
-
-    def _open_either(self, path: Path | None, image: Image | None, name: str) -> bool:
-        if path is not None:
-            self.open_path(path)
-        elif image is not None:
-            self.open_image(image, name=name)
-        return path is not None or image is not None
-
-    def open_image(self, image: Image, *, name: str) -> None:
-        """Open pixels that did not come from a file (clipboard, drops, tests)."""
-        self._open(f"Opening {name}", images.prepare_image(image, name=name, mode=self.mode, scale=self.scale))
-
-    def _open(self, text: str, fn) -> None:
-        self.submit(Job("open", text, done=self._show_document, lane="files"), fn)
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if event.mimeData().hasUrls() or event.mimeData().hasImage():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if self._open_either(*mime_contents(event.mimeData()), "dropped image"):
-            event.acceptProposedAction()
-
     def _inputs_changed(self) -> None:
         """Mode or scale changed: recompute LR/bicubic/HR for the opened image."""
         if self.doc is not None:
@@ -421,6 +357,7 @@ class MainWindow(QMainWindow):
         for widget in (self.cancel_button, self.act_cancel):
             widget.setEnabled(busy)
         self.act_save.setEnabled(has_doc and self.doc.has_result)
+        self.figure.action.setEnabled(has_doc)
 
     # ------------------------------------------------------------------ results
 

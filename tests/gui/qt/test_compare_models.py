@@ -108,3 +108,30 @@ def test_the_inspector_says_why_another_architecture_has_nothing_to_show(qtbot, 
 def test_run_order_puts_the_toolbar_model_last():
     assert run_order(["a", "b", "a", "c"], "a") == ["b", "c", "a"]
     assert run_order(["a", "b"], None) == ["a", "b"]
+
+
+def test_export_figure_of_the_region_in_view(qtbot, window, tmp_path, models):
+    from core.image import load_image
+
+    use_model(qtbot, window, Path(models[0]))
+    _open_simulated(qtbot, window, tmp_path)
+    window.comparison.start(models[:2])
+    idle(qtbot, window)
+    window.compare.set_panel_visible("diff", False)
+    window.compare.set_view_range((10, 30), (8, 24))  # about 20 x 16 output pixels (the aspect is kept)
+    region = window.figure.region()
+    (x0, x1), (y0, y1) = window.compare.view_range()
+    assert (region.x, region.y, region.w, region.h) == (round(x0), round(y0), round(x1) - round(x0),
+                                                        round(y1) - round(y0))
+    m = min(8, -(-200 // min(region.w, region.h)))  # at most 8x
+    out = tmp_path / "figure.png"
+    window.figure.export(out)
+    idle(qtbot, window)
+    assert "Figure of 5 panels saved" in window.status_label.text()
+    figure = load_image(out).pixels
+    # The overview and five crops (LR, bicubic, rcan, tiny-x2, HR), magnified m times to 200+ px.
+    h, w = region.h * m, region.w * m
+    assert figure.shape[0] > h and figure.shape[1] > 5 * w
+    hr_crop = window.doc.displays["hr"][region.y : region.y + region.h, region.x : region.x + region.w]
+    right = figure[8 : 8 + h : m, -8 - w : -8 : m]
+    assert np.array_equal(right, hr_crop)  # the last crop is the truth at native resolution, pixel for pixel
