@@ -22,7 +22,7 @@ def detect_architecture(state: Mapping[str, torch.Tensor]) -> str | None:
     state = spandrel.canonicalize_state_dict(dict(state))
     for support in spandrel.MAIN_REGISTRY.architectures("detection"):
         if support.detect(state):
-            return support.architecture.name
+            return str(support.architecture.id)
     return None
 
 

@@ -22,7 +22,7 @@ class ForeignNet(nn.Module):
     def __init__(self, descriptor: Any) -> None:
         super().__init__()
         self.net = descriptor.model
-        self.architecture: str = descriptor.architecture.name
+        self.architecture: str = str(descriptor.architecture.id)  # short: "RCAN", "Compact", "SwinIR"
         self.scale: int = int(descriptor.scale)
         self.input_channels: int = int(descriptor.input_channels)
         self.output_channels: int = int(descriptor.output_channels)
