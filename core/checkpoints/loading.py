@@ -53,7 +53,8 @@ class LoadedModel:
     def require_nlsn(self, what: str) -> "LoadedModel":
         """Itself, or an error naming ``what`` only NLSN models can do (train, average, inspect)."""
         if not self.is_nlsn:
-            raise CheckpointError(f"{self.path.name}: a {self.architecture} model; {what} needs an NLSN model")
+            raise CheckpointError(f"{self.path.name}: of the {self.architecture} architecture; {what} needs an "
+                                  "NLSN model")
         return self
 
 

@@ -120,10 +120,15 @@ def make_figure(panels: list[FigurePanel], region: Region, *, magnify: int = 1,
     return np.asarray(canvas)
 
 
+# Pillow's built-in font has no multiplication or minus sign: their ASCII look-alikes.
+_PLAIN = str.maketrans({"×": "x", "−": "-", "…": "..."})
+
+
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
-    """``text``, shortened with an ellipsis to ``width`` pixels."""
+    """``text`` in the font's characters, shortened with an ellipsis to ``width`` pixels."""
+    text = text.translate(_PLAIN)
     if draw.textlength(text, font=font) <= width or len(text) <= 1:
         return text
-    while len(text) > 1 and draw.textlength(text + "…", font=font) > width:
+    while len(text) > 1 and draw.textlength(text + "...", font=font) > width:
         text = text[:-1]
-    return text + "…"
+    return text + "..."

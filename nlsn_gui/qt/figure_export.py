@@ -38,7 +38,9 @@ class FigureExport:
         if doc is None:
             self.window._set_status("Open an image first (Ctrl+O)")
             return
-        start = Path(str(self.window.settings.value("files/save_dir", str(Path.home())))) / f"{doc.stem}_figure.png"
+        folder = doc.path.parent if doc.path is not None else \
+            Path(str(self.window.settings.value("files/save_dir", str(Path.home()))))
+        start = folder / f"{doc.stem}_figure.png"
         path, _ = QFileDialog.getSaveFileName(self.window, "Export figure", str(start), "PNG image (*.png)")
         if path:
             self.export(Path(path) if path.lower().endswith(".png") else Path(path + ".png"))
@@ -53,7 +55,9 @@ class FigureExport:
         region = self.region()
         truth = next((p for p in panels if p.key == "hr"), None) or panels[-1]
         overview = (doc.stem, truth.pixels, truth.scale)
-        rows = [(short_title(compare.panel_title(p.key) or p.title), p.pixels, p.subtitle, p.scale) for p in panels]
+        # Scores under each crop (the sizes of LR and HR are not the figure's).
+        rows = [(short_title(compare.panel_title(p.key) or p.title), p.pixels,
+                 p.subtitle if "PSNR" in p.subtitle else "", p.scale) for p in panels]
         self.window.submit(
             Job("save", f"Exporting the figure {path.name}", lane="files",
                 done=lambda p: self.window._set_status(f"Figure of {len(rows)} panels saved to {p}")),

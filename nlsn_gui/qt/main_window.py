@@ -268,7 +268,9 @@ class MainWindow(Opening, QMainWindow):
     def compare_with(self, model: str) -> None:
         """Run ``model`` on the image too; its result joins the others (Compare Models…)."""
         if self.doc is not None:
-            self._upscale_with(model, Job("compare", f"Comparing {Path(model).name}", done=self._show_result))
+            text = f"Comparing {Path(model).name}"
+            self._upscale_with(model, Job("compare", text, done=self._show_result,
+                                          started=lambda: self._set_status(f"{text}…")))
 
     def _upscale_with(self, model: str, job: Job) -> None:
         sel, run = self.selection(), self.run.options
@@ -398,7 +400,11 @@ class MainWindow(Opening, QMainWindow):
         """Model or seed changed: a result made otherwise says so on its panel."""
         if self.doc is not None and self.doc.has_result:
             self.compare.set_panels(self._panels(), keep_view=True)
-            if (note := stale_note(self.doc.made, self.selection())):
+            sel = self.selection()
+            if sel.model in self.doc.compared:
+                self._set_status(f"{Path(sel.model).stem}'s result is among the panels; Upscale (Ctrl+Enter) "
+                                 "makes it the current one")
+            elif (note := stale_note(self.doc.made, sel)):
                 self._set_status(f"The NLSN result shown was {note}: Upscale (Ctrl+Enter) for the current choice")
 
     def _show_result(self, result: images.Upscaled) -> None:

@@ -106,8 +106,8 @@ def inspect_job(image: Image, *, model: str, scale: int, device: str, seed: int,
         ctx.progress(0.0, "loading the model")
         loaded, upscaler = ctx.models.upscaler(model, scale=scale, device=device)
         if not loaded.is_nlsn:
-            raise NLSNError(f"{loaded.name} is a {loaded.architecture} model: it has no sparse attention, so there "
-                            "are no hash buckets or attention maps to show; choose an NLSN model to inspect")
+            raise NLSNError(f"{loaded.name} ({loaded.architecture}) has no sparse attention, so there are no hash "
+                            "buckets or attention maps to show; choose an NLSN model to inspect")
         ctx.check()
         start = time.perf_counter()
         inspection = inspect_image(loaded.model, image, seed=seed, device=upscaler.device,

@@ -84,5 +84,5 @@ def test_a_pickle_that_would_run_code_is_refused_for_every_architecture(tmp_path
 
 def test_only_nlsn_can_be_trained_or_averaged(tmp_path):
     loaded = load_model(save(build("Compact"), tmp_path / "c.safetensors"))
-    with pytest.raises(CheckpointError, match="a Compact model; averaging needs an NLSN model"):
+    with pytest.raises(CheckpointError, match="of the Compact architecture; averaging needs an NLSN model"):
         loaded.require_nlsn("averaging")

@@ -74,6 +74,13 @@ def test_four_models_side_by_side_scored_and_swiped(qtbot, window, tmp_path, mod
     assert window.compare.swipe_pair() == (compared_key(models[1]), compared_key(models[2]))
     window.compare.set_mode("side")
 
+    # Choosing a compared model in the toolbar says its result is there already.
+    window.models.add(models[2], "swinir.safetensors")
+    window.chooser.refresh()
+    window.model_box.setCurrentIndex(window.model_box.findData(models[2]))
+    assert "swinir's result is among the panels" in window.status_label.text()
+    window.model_box.setCurrentIndex(window.model_box.findData(models[0]))
+
     # Running a model again replaces its own result only; Clear keeps the current one.
     window.comparison.start([models[1]])
     idle(qtbot, window)
@@ -102,7 +109,7 @@ def test_the_inspector_says_why_another_architecture_has_nothing_to_show(qtbot, 
     idle(qtbot, window)
     window.inspector.inspect()
     idle(qtbot, window)
-    assert "rcan is a RCAN model: it has no sparse attention" in window.status_label.text()
+    assert "rcan (RCAN) has no sparse attention" in window.status_label.text()
 
 
 def test_run_order_puts_the_toolbar_model_last():
