@@ -70,53 +70,47 @@ def load_model(path: str | os.PathLike, *, expect_scale: int | None = None) -> L
         raise CheckpointError(f"{name}: file is empty")
 
     provenance: dict[str, Any] = {}
+    config = None  # read off the keys unless the project's file stores it
     if is_project_file(path):
         state, meta = read_project_file(path)
         source = "project"
-        if meta.get("format") != PROJECT_FORMAT and "config" not in meta and not _fits_nlsn(state, name):
-            return _foreign(state, path, expect_scale)
         if "config" in meta:
             try:
                 config = NLSNConfig.from_dict(json.loads(meta["config"]))
             except (ValueError, TypeError, json.JSONDecodeError) as err:
                 raise CheckpointError(f"{name}: its stored configuration is invalid ({err})") from None
-        else:
-            config = infer_config(state, name=name)
         try:
             provenance = json.loads(meta.get("provenance", "{}"))
         except json.JSONDecodeError:
             provenance = {}
+        mine = meta.get("format") == PROJECT_FORMAT or config is not None
     else:
         state = read_released_state(path)
-        source = "released"
-        if not _fits_nlsn(state, name):
-            return _foreign(state, path, expect_scale)
-        config = infer_config(state, name=name)
+        source, mine = "released", False
 
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    try:
+        config = config or infer_config(state, name=name)
+        model = NLSN(config)
+        load_state_strict(model, state, name=name)
+    except CheckpointError as err:
+        if mine:
+            raise
+        return _foreign(state, path, expect_scale, nlsn_error=err)  # not NLSN: another architecture?
     if expect_scale is not None and config.scale != expect_scale:
         raise CheckpointError(f"{name}: is a x{config.scale} model, but x{expect_scale} was asked for")
-    model = NLSN(config)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    load_state_strict(model, state, name=name)
     model.eval()
     return LoadedModel(model=model, config=config, source=source, path=path, provenance=provenance)
 
 
-def _fits_nlsn(state: dict[str, torch.Tensor], name: str) -> bool:
-    """Whether ``state`` loads strictly into the NLSN its keys describe; when neither NLSN nor an
-    architecture spandrel knows fits, NLSN's own reason is the error."""
-    try:
-        load_state_strict(NLSN(infer_config(state, name=name)), state, name=name)
-        return True
-    except CheckpointError:
-        if detect_architecture(state) is None and "head.0.weight" in state:
-            raise  # meant as NLSN: say what does not fit
-        return False
-
-
-def _foreign(state: dict[str, torch.Tensor], path: Path, expect_scale: int | None) -> LoadedModel:
+def _foreign(state: dict[str, torch.Tensor], path: Path, expect_scale: int | None, *,
+             nlsn_error: CheckpointError) -> LoadedModel:
+    """The other architecture spandrel detects in ``state``; when there is none, NLSN's reason for a
+    file meant as NLSN (it has NLSN's first layer), else that it is neither."""
     name = path.name
     if detect_architecture(state) is None:
+        if "head.0.weight" in state:
+            raise nlsn_error
         raise CheckpointError(f"{name}: neither NLSN nor an architecture spandrel knows "
                               f"(keys start {list_keys(list(state))})")
     model = build_foreign(state, name=name)
