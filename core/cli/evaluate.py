@@ -8,11 +8,13 @@ import json
 import time
 from pathlib import Path
 
+from core.base.errors import NLSNError
 from core.checkpoints import LoadedModel, load_model, resolve_model
 from core.cli.models import make_upscaler
 from core.cli.progress import Progress
 from core.eval.protocol import evaluate
 from core.eval.tables import MethodScores, format_table
+from core.inference import Upscaler
 
 EXIT_OK = 0
 
@@ -40,11 +42,11 @@ def _methods(args: argparse.Namespace) -> list[LoadedModel | None]:
 
 
 def _run(loaded: LoadedModel | None, args: argparse.Namespace, data: Path, progress: Progress | None,
-         taken: set[str]) -> MethodScores:
+         taken: set[str], *, upscaler: Upscaler | None = None) -> MethodScores:
     """One method's scores (bicubic for None)."""
-    upscaler, name, architecture, params, extra = None, "bicubic", "bicubic", 0, {}
+    name, architecture, params, extra = "bicubic", "bicubic", 0, {}
     if loaded is not None:
-        upscaler = make_upscaler(args, loaded)
+        upscaler = upscaler or make_upscaler(args, loaded)
         name, architecture = loaded.name, loaded.architecture
         params = sum(p.numel() for p in loaded.model.parameters())
         extra = {"model": str(loaded.path)}
@@ -60,9 +62,36 @@ def _run(loaded: LoadedModel | None, args: argparse.Namespace, data: Path, progr
     return MethodScores(label, architecture, scores, seconds=time.perf_counter() - start, params=params, extra=extra)
 
 
+def _trade_off(args: argparse.Namespace, data: Path, progress: Progress | None) -> int:
+    """``--rounds`` / ``--chunk``: one NLSN model at each setting (hash rounds x chunk size)."""
+    if args.bicubic or len(args.model or []) > 1:
+        raise NLSNError("--rounds and --chunk evaluate one NLSN model: give one --model, without --bicubic")
+    loaded = _methods(args)[0].require_nlsn("--rounds and --chunk (hash rounds, chunk size)")
+    rows = []
+    for rounds in args.rounds or [loaded.config.n_hashes]:
+        for chunk in args.chunk or [loaded.config.chunk_size]:
+            upscaler = make_upscaler(args, loaded, rounds=rounds, chunk=chunk)
+            m = _run(loaded, args, data, progress, set(), upscaler=upscaler)
+            rows.append({"rounds": rounds, "chunk": chunk, "psnr": round(m.psnr, 4), "ssim": round(m.ssim, 6),
+                         "seconds": round(m.seconds, 3)})
+    if progress is not None:
+        progress.clear()
+    if args.json:
+        print(json.dumps({"data": str(data), "scale": args.scale, "model": loaded.name, "seed": args.seed,
+                          "by_rounds": rows}))
+        return EXIT_OK
+    print(f"{data.name} x{args.scale} {loaded.name}: hash rounds and chunk size (PSNR/SSIM on Y, border {args.scale})")
+    print(f"{'rounds':>6}  {'chunk':>5}  {'PSNR':>7}  {'SSIM':>6}  {'seconds':>7}")
+    for r in rows:
+        print(f"{r['rounds']:>6}  {r['chunk']:>5}  {r['psnr']:7.2f}  {r['ssim']:.4f}  {r['seconds']:7.1f}")
+    return EXIT_OK
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     data = Path(args.data)
     progress = None if args.json else Progress()
+    if args.rounds or args.chunk:
+        return _trade_off(args, data, progress)
     taken: set[str] = set()
     todo = _methods(args)
     methods = []

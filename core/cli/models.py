@@ -32,12 +32,14 @@ def cmd_average(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_upscaler(args: argparse.Namespace, loaded: LoadedModel):
-    """The Upscaler of the command line's device, precision, memory and tile options."""
+def make_upscaler(args: argparse.Namespace, loaded: LoadedModel, *, rounds: int | None = None,
+                  chunk: int | None = None):
+    """The Upscaler of the command line's device, precision, memory and tile options (and hash
+    rounds and chunk size, None: the model's)."""
     from core.inference import Upscaler
 
     budget = None if args.memory is None else int(args.memory * 2**30)
     if budget is not None and budget <= 0:
         raise NLSNError("--memory must be a positive number of GiB")
     return Upscaler(loaded.model, device=args.device, half=args.half, precision=args.precision,
-                    memory_budget=budget, tile=args.tile)
+                    memory_budget=budget, tile=args.tile, rounds=rounds, chunk=chunk)

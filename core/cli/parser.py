@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", action="append", metavar="NAME_OR_PATH",
                     help="a model to evaluate, NLSN or any architecture spandrel knows; repeat it to compare "
                          "several (default: the bundled one)")
+    ev.add_argument("--rounds", type=int, nargs="+", metavar="R",
+                    help="evaluate one NLSN model with each of these numbers of hash rounds (the paper's "
+                         "Table 3): a row per setting with PSNR, SSIM and seconds")
+    ev.add_argument("--chunk", type=int, nargs="+", metavar="K",
+                    help="... and chunk sizes (the paper's Fig. 5; default: the model's, 144)")
     ev.add_argument("--per-image", action="store_true", help="a row per image (always, for one method as text)")
     ev.add_argument("--format", choices=["text", "markdown", "csv"], default="text",
                     help="the table as text, Markdown or CSV (to paste into a paper)")

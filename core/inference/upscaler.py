@@ -10,6 +10,7 @@ give the same output on every run.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -27,6 +28,7 @@ from core.inference.ensemble import ENSEMBLE_PASSES, transform, untransform
 from core.inference.work import StageCosts, WorkMeter, stage_kind
 from core.inference.tiles import DEFAULT_OVERLAP, MIN_TILE, Tile, blend_weight, plan_tiles, transposed
 from core.network import NLSN
+from core.network.attention_settings import attention_settings
 from core.network.foreign import ForeignNet
 
 ProgressFn = Callable[[float, str], None]
@@ -101,6 +103,8 @@ class Upscaler:
         memory_budget: int | None = None,
         tile: int | None = None,
         overlap: int = DEFAULT_OVERLAP,
+        rounds: int | None = None,
+        chunk: int | None = None,
     ) -> None:
         self.device = device if isinstance(device, torch.device) else select_device(device)
         # "auto": half precision on GPUs, fp32 on the CPU (exact; fp16 is slow there). "bf16" runs
@@ -126,6 +130,9 @@ class Upscaler:
             raise NLSNError(f"a tile must be at least {MIN_TILE} pixels a side, got {tile}")
         self.tile = tile
         self.overlap = overlap
+        # Hash rounds and chunk size of the sparse attention for this upscaler's runs (None: the
+        # model's own); the weights do not depend on them (the paper's Table 3 varies them).
+        self.rounds, self.chunk = rounds, chunk
         self.last_run = RunInfo()
         self.costs = StageCosts(scale=model.scale)  # what its stages take here, for steady progress
 
@@ -142,7 +149,10 @@ class Upscaler:
             return 1 << 62 if self.model.tiling == "internal" else FOREIGN_POSITIONS
         budget = self.memory_budget if self.memory_budget is not None else default_budget(self.device)
         element = 4 if self.precision == "fp32" else 2
-        per_position = peak_bytes(self.model.config, 1, 10_000, element_size=element) / 10_000
+        config = self.model.config
+        if self.rounds is not None:
+            config = dataclasses.replace(config, n_hashes=self.rounds)
+        per_position = peak_bytes(config, 1, 10_000, element_size=element) / 10_000
         return max(MIN_TILE * MIN_TILE, int(budget / per_position))
 
     def check_output_fits(self, height: int, width: int) -> None:
@@ -262,7 +272,8 @@ class Upscaler:
 
     def _forward(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         dtype = torch.float16 if self.half else torch.float32
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"), \
+                attention_settings(self.model, rounds=self.rounds, chunk=self.chunk):
             out = self.model(as_input(x, self.device, dtype), generator=generator)
         return out.float().cpu().contiguous()
 
