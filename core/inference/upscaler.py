@@ -79,6 +79,7 @@ class RunInfo:
     half: bool = False
     precision: str = "fp32"
     fell_back: bool = False  # ran out of memory whole, and went on in tiles
+    rounds: int | None = None  # hash rounds, when not the model's own
 
     def text(self) -> str:
         """How it ran, for a status line: ``whole image``, ``9 tiles after running out of memory
@@ -86,6 +87,7 @@ class RunInfo:
         how = f"{self.tiles} tiles" if self.tiles > 1 else "whole image"
         how += " after running out of memory whole" if self.fell_back else ""
         how += f", {self.precision}" if self.precision != "fp32" else ""
+        how += f", {self.rounds} hash round{'s' if self.rounds != 1 else ''}" if self.rounds is not None else ""
         return how + (", x8 ensemble" if self.passes > 1 else "")
 
 
@@ -211,6 +213,7 @@ class Upscaler:
             half=self.half,
             precision=self.precision,
             fell_back=fell_back,
+            rounds=self.rounds if isinstance(self.model, NLSN) else None,
         )
         if progress is not None:
             progress(1.0, "done")

@@ -143,8 +143,8 @@ class ModelComparison:
             action = menu.addAction(made.title())
             action.setCheckable(True)
             current = made is doc.made
-            action.setChecked(doc.diff_of == made.model if doc.diff_of is not None else current)
-            action.triggered.connect(lambda _=False, m=None if current else made.model: self.map_errors_of(m))
+            action.setChecked(doc.diff_of == made.key if doc.diff_of is not None else current)
+            action.triggered.connect(lambda _=False, m=None if current else made.key: self.map_errors_of(m))
             group.addAction(action)
         if not results:
             menu.addAction("(Simulate mode, after an upscale)").setEnabled(False)

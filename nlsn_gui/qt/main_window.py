@@ -225,7 +225,7 @@ class MainWindow(Opening, QMainWindow):
         c = self.choices()
         return Selection(document=self.doc, mode=c.mode, scale=c.scale, device=c.device,
                          device_label=self.device_box.currentText(), seed=c.seed, model=c.model,
-                         model_label=self.model_box.currentText())
+                         model_label=self.model_box.currentText(), rounds=self.run.options.rounds)
 
     def model_path(self) -> str | None:
         return self.bar.model()
@@ -276,7 +276,8 @@ class MainWindow(Opening, QMainWindow):
         sel, run = self.selection(), self.run.options
         self.submit(job, images.upscale(sel.document.image, mode=sel.mode, scale=sel.scale, model=model,
                                         device=sel.device, seed=sel.seed, ensemble=run.ensemble,
-                                        precision=run.precision, memory_budget=run.budget(), tile=run.tile))
+                                        precision=run.precision, memory_budget=run.budget(), tile=run.tile,
+                                        rounds=run.rounds))
 
     def cancel(self) -> None:
         """Cancel the window's own jobs; a training run has its own Stop and is left alone."""
@@ -413,7 +414,7 @@ class MainWindow(Opening, QMainWindow):
         c = result.comparison
         self.doc.add_result(c, result.displays, Made(model=result.model, model_name=result.model_name,
                                                      seed=result.seed, scale=c.scale, mode=c.mode,
-                                                     architecture=result.architecture))
+                                                     architecture=result.architecture, rounds=result.rounds))
         self.compare.set_panels(self._panels(), keep_view=True)
         self.compare.set_swipe_pair(*swipe_pair(self.doc))
         self._set_status(result_text(self.doc, device=result.device, how=result.how, model_name=result.model_name))

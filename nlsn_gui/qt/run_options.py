@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from core.inference.tiles import MIN_TILE
 from nlsn_gui.state.choices import RunOptions
 
+ROUNDS = (None, 1, 2, 4, 8, 16)
 PRECISIONS = (("auto", "Auto (fp16 on a GPU, fp32 on the CPU)"), ("fp32", "fp32"),
               ("bf16", "bf16 (CPUs with AVX-512 BF16 or AMX, recent GPUs)"), ("fp16", "fp16 (GPUs only)"))
 
@@ -88,6 +89,19 @@ class RunOptionsControl:
             action.triggered.connect(lambda _checked=False, key=key: self._set(precision=key))
             group.addAction(action)
             self.precision_actions[key] = action
+        rounds = model_menu.addMenu("Hash &Rounds")
+        rounds.setToolTipsVisible(True)
+        group = QActionGroup(rounds)
+        self.rounds_actions = {}
+        for value in ROUNDS:
+            action = rounds.addAction("The model's own (the paper: 4)" if value is None else f"{value}")
+            action.setCheckable(True)
+            action.setChecked(value == self.options.rounds)
+            action.setStatusTip("How many times the sparse attention hashes (NLSN only): more rounds, more "
+                                "time, a little more accuracy (the paper's Table 3)")
+            action.triggered.connect(lambda _checked=False, value=value: self._set(rounds=value))
+            group.addAction(action)
+            self.rounds_actions[value] = action
         model_menu.addAction("&Memory and Tiles…", self.memory_dialog)
         file_menu.insertAction(before, file_menu.addAction("JPEG/WebP &Quality…", self.quality_dialog))
         file_menu.insertAction(before, file_menu.addAction("Show Saved File in &Folder", self.show_folder))
@@ -95,6 +109,8 @@ class RunOptionsControl:
     def _set(self, **changes) -> None:
         self.options = replace(self.options, **changes)
         self.options.save(self.window.settings)
+        if "rounds" in changes:
+            self.window._choices_changed()  # a result of other rounds says so on its panel
         text = self.options.text()
         self.window.status_label.setText(f"Upscale: {text}" if text else "Upscale: whole image, default precision")
 

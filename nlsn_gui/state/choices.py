@@ -56,6 +56,7 @@ class RunOptions:
     memory_gib: float | None = None  # None: whole image whenever it fits half the free memory
     tile: int | None = None  # tiles of at most tile x tile LR pixels
     quality: int = 95
+    rounds: int | None = None  # hash rounds of the sparse attention (None: the model's own)
 
     def budget(self) -> int | None:
         return None if self.memory_gib is None else int(self.memory_gib * 2**30)
@@ -63,6 +64,8 @@ class RunOptions:
     def text(self) -> str:
         """What differs from the defaults, for the status line ('' when nothing)."""
         parts = ["x8 ensemble"] if self.ensemble else []
+        if self.rounds:
+            parts.append(f"{self.rounds} hash round{'s' if self.rounds != 1 else ''}")
         if self.precision != "auto":
             parts.append(self.precision)
         if self.tile:
@@ -75,12 +78,14 @@ class RunOptions:
     def restore(cls, store: Store) -> "RunOptions":
         try:
             memory, tile = store.value("upscale/memory_gib", ""), store.value("upscale/tile", "")
+            rounds = store.value("upscale/rounds", "")
             precision = str(store.value("upscale/precision", "auto"))
             return cls(ensemble=str(store.value("upscale/ensemble", "false")).lower() == "true",
                        precision=precision if precision in ("auto", "fp32", "bf16", "fp16") else "auto",
                        memory_gib=float(memory) if memory not in (None, "") else None,
                        tile=int(tile) if tile not in (None, "") else None,
-                       quality=min(100, max(1, read_int(store, "files/quality", 95))))
+                       quality=min(100, max(1, read_int(store, "files/quality", 95))),
+                       rounds=int(rounds) if rounds not in (None, "") and int(rounds) >= 1 else None)
         except (TypeError, ValueError):
             return cls()
 
@@ -90,6 +95,7 @@ class RunOptions:
         store.setValue("upscale/memory_gib", "" if self.memory_gib is None else self.memory_gib)
         store.setValue("upscale/tile", "" if self.tile is None else self.tile)
         store.setValue("files/quality", self.quality)
+        store.setValue("upscale/rounds", "" if self.rounds is None else self.rounds)
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,7 @@ class Selection:
     seed: int
     model: str | None  # a model file, or None when no model of the scale is chosen
     model_label: str
+    rounds: int | None = None  # hash rounds (None: the model's own)
 
     def no_model_message(self) -> str:
         return f"no x{self.scale} model is selected: open one with Model > Open Model… (Ctrl+M)"

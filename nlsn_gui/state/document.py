@@ -22,10 +22,19 @@ class Made:
     scale: int
     mode: str
     architecture: str = "NLSN"
+    rounds: int | None = None  # hash rounds, when not the model's own
+
+    @property
+    def key(self) -> str:
+        """What a result is one of: a model (at a number of hash rounds), e.g. to compare rounds."""
+        return self.model if self.rounds is None else f"{self.model}#rounds={self.rounds}"
 
     def title(self) -> str:
-        """``nlsn-light-x2``, ``rcan-small-x2 (RCAN)``: a result's panel among several."""
-        return self.model_name if self.architecture == "NLSN" else f"{self.model_name} ({self.architecture})"
+        """``nlsn-light-x2``, ``nlsn-light-x2 · 8 rounds``, ``rcan-small-x2 (RCAN)``: a result's panel
+        among several."""
+        rounds = f"{self.rounds} round{'s' if self.rounds != 1 else ''}"
+        name = self.model_name if self.rounds is None else f"{self.model_name} · {rounds}"
+        return name if self.architecture == "NLSN" else f"{name} ({self.architecture})"
 
 
 @dataclass
@@ -58,8 +67,8 @@ class Document:
     made: Made | None = None  # of the NLSN result shown
     frames: int = 1  # an animation's frames: the first is shown, Save As GIF/WebP/PNG upscales them all
     kept: dict[tuple[str, int], Kept] = field(default_factory=dict)  # (mode, scale) -> a result set aside
-    compared: dict[str, Compared] = field(default_factory=dict)  # model file -> its result, in order added
-    diff_of: str | None = None  # the model file whose |result - HR| is mapped (None: the current one)
+    compared: dict[str, Compared] = field(default_factory=dict)  # Made.key -> its result, in order added
+    diff_of: str | None = None  # the Made.key whose |result - HR| is mapped (None: the current one)
 
     def set_aside(self) -> None:
         """Keep the results for their (mode, scale) before another is prepared."""
@@ -79,10 +88,10 @@ class Document:
     def add_result(self, comparison: Comparison, displays: dict[str, np.ndarray], made: Made) -> None:
         """A new result becomes the current one; the current one, of another model, stays beside it
         (a model's newer result replaces its older one)."""
-        if self.has_result and self.made is not None and self.made.model != made.model:
+        if self.has_result and self.made is not None and self.made.key != made.key:
             c = self.comparison
-            self.compared[self.made.model] = Compared(self.made, self.displays["nlsn"], c.sr_scores, c.diff)
-        self.compared.pop(made.model, None)
+            self.compared[self.made.key] = Compared(self.made, self.displays["nlsn"], c.sr_scores, c.diff)
+        self.compared.pop(made.key, None)
         self.comparison, self.made = comparison, made
         self.displays.update(displays)
 

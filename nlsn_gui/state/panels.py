@@ -113,6 +113,8 @@ def stale_note(made: Made | None, selection: Selection, *, named: bool = False) 
     parts = []
     if not named and selection.model is not None and made.model != selection.model:
         parts.append(made.model_name)
+    if made.rounds != selection.rounds:
+        parts.append(f"{made.rounds} round{'s' if made.rounds != 1 else ''}" if made.rounds else "the model's rounds")
     if made.seed != selection.seed:
         parts.append(f"seed {made.seed}")
     return f"made with {', '.join(parts)}" if parts else ""

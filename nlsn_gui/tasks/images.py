@@ -37,6 +37,7 @@ class Upscaled:
     model: str  # the file
     seed: int
     architecture: str = "NLSN"
+    rounds: int | None = None  # hash rounds, when not the model's own
 
 
 def _displays(comparison: Comparison) -> dict[str, np.ndarray]:
@@ -80,11 +81,12 @@ def prepare_image(image: Image, *, name: str, mode: str, scale: int, path: Path 
 
 def upscale(image: Image, *, mode: str, scale: int, model: str, device: str, seed: int,
             ensemble: bool = False, precision: str = "auto", memory_budget: int | None = None,
-            tile: int | None = None):
+            tile: int | None = None, rounds: int | None = None):
     def run(ctx) -> Upscaled:
         ctx.progress(0.0, "loading the model")
         loaded, upscaler = ctx.models.upscaler(model, scale=scale, device=device, precision=precision,
                                                memory_budget=memory_budget, tile=tile)
+        upscaler.rounds = rounds if loaded.is_nlsn else None  # another architecture has no hashing
         comparison = add_bicubic(prepare(image, mode=mode, scale=scale))
         ctx.check()
         start = time.perf_counter()
@@ -93,7 +95,7 @@ def upscale(image: Image, *, mode: str, scale: int, model: str, device: str, see
         add_result(comparison, sr, seconds=time.perf_counter() - start)
         run_info = upscaler.last_run
         return Upscaled(comparison, _displays(comparison), loaded.name, str(upscaler.device).upper(), run_info.text(),
-                        model, seed, loaded.architecture)
+                        model, seed, loaded.architecture, upscaler.rounds)
 
     return run
 

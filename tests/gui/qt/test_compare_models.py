@@ -142,3 +142,23 @@ def test_export_figure_of_the_region_in_view(qtbot, window, tmp_path, models):
     hr_crop = window.doc.displays["hr"][region.y : region.y + region.h, region.x : region.x + region.w]
     right = figure[8 : 8 + h : m, -8 - w : -8 : m]
     assert np.array_equal(right, hr_crop)  # the last crop is the truth at native resolution, pixel for pixel
+
+
+def test_hash_rounds_side_by_side(qtbot, window, tmp_path, models):
+    use_model(qtbot, window, Path(models[0]))
+    _open_simulated(qtbot, window, tmp_path)
+    window.run.rounds_actions[1].trigger()
+    window.upscale()
+    idle(qtbot, window)
+    assert "1 hash round" in window.status_label.text() and "PSNR" in window.status_label.text()
+    window.run.rounds_actions[8].trigger()
+    assert "made with 1 round" in window.compare.panel_title("nlsn")
+    window.upscale()
+    idle(qtbot, window)
+    titles = [window.compare.panel_title(k) for k in window.compare.panel_keys()]
+    assert "tiny-x2 · 1 round" in titles and "tiny-x2 · 8 rounds" in titles
+    lr, hr = simulate_lr(Image(smooth_image(32, 36, seed=4)), 2)
+    eight = Upscaler(load_model(models[0]).model, device="cpu", rounds=8).upscale_image(lr)
+    assert window.doc.comparison.sr_scores.text() == score(eight, hr, 2).text()
+    window.run.rounds_actions[None].trigger()
+    assert window.run.options.rounds is None
