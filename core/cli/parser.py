@@ -112,6 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     tr.set_defaults(run=("core.cli.train", "cmd_train"))
 
+    st = sub.add_parser("stats", help="parameters, FLOPs, time and memory of a model for an input size, per stage")
+    st.add_argument("--model", metavar="NAME_OR_PATH", help="any model the app loads (default: the bundled x2)")
+    st.add_argument("--size", default="256x256", metavar="WxH", help="LR input size (default 256x256)")
+    st.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu (default), cuda, cuda:N or mps")
+    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--json", action="store_true", help="print one JSON object: params, flops, seconds, "
+                    "peak_bytes, stages")
+    st.set_defaults(run=("core.cli.stats", "cmd_stats"))
+
     av = sub.add_parser("average", help="average the weights of model files of one configuration "
                                         "(e.g. a run's snapshots, --keep-every)")
     av.add_argument("models", nargs="+", metavar="MODEL", help="model files or bundled names (two or more)")
