@@ -202,7 +202,7 @@ def result_text(doc: Document, *, device: str, how: str, model_name: str) -> str
         gain = c.sr_scores.psnr - c.bicubic_scores.psnr
         text += f" · {c.sr_scores.text()} ({gain:+.2f} dB over bicubic)"
     if doc.compared:
-        text += f" · {len(doc.compared) + 1} models compared"
+        text += f" · {len(doc.compared) + 1} results compared"
     return text
 
 

@@ -48,8 +48,8 @@ def test_four_models_side_by_side_scored_and_swiped(qtbot, window, tmp_path, mod
     assert keys == ["lr", "bicubic", compared_key(models[1]), compared_key(models[2]), "nlsn", "hr", "diff"]
     titles = [window.compare.panel_title(k) for k in keys]
     assert titles[2:5] == ["rcan (RCAN)", "swinir (SwinIR)", "tiny-x2"]
-    assert "4 models compared" not in window.status_label.text()  # bicubic is not a model run
-    assert "3 models compared" in window.status_label.text()
+    assert "4 results compared" not in window.status_label.text()  # bicubic is not a model run
+    assert "3 results compared" in window.status_label.text()
 
     # Every panel's score is the protocol's on what that model makes of the simulated LR.
     lr, hr = simulate_lr(truth, 2)
