@@ -16,6 +16,7 @@ from core.inference import available_devices
 from nlsn_gui.qt.compare import CompareView
 from nlsn_gui.qt.compare_models import ModelComparison
 from nlsn_gui.qt.figure_export import FigureExport
+from nlsn_gui.qt.model_stats_dialog import ModelStatistics
 from nlsn_gui.qt.docking import dock_panel, restore_layout
 from nlsn_gui.qt import help_menu
 from nlsn_gui.qt.host import Host
@@ -81,6 +82,8 @@ class MainWindow(Opening, QMainWindow):
                                           run=self.compare_with, refresh=self._refresh_panels,
                                           status=self._set_status, settings=self.settings)
         self.comparison.install(self, model_menu=self.menus.model, view_menu=self.menus.view)
+        self.stats = ModelStatistics(self)
+        self.stats.install(self.menus.model, after=self.comparison.act_clear)
         self.figure = FigureExport(self)
         self.figure.install(file_menu=self.menus.file, after=self.act_save)
         self._build_status_bar()

@@ -64,6 +64,21 @@ def average_models(paths: list[Path], out: Path):
     return run
 
 
+def model_statistics(path: str, *, width: int, height: int, device: str):
+    """(name, :class:`~core.inspection.stats.ModelStats`) of a model file at an LR size, measured on a
+    fresh copy (the cached upscaler's model stays as it is)."""
+    from core.inspection.stats import model_stats
+
+    def run(ctx):
+        ctx.progress(0.1, "loading the model")
+        loaded = load_model(path)
+        ctx.check()
+        ctx.progress(0.3, "measuring")
+        return loaded.name, model_stats(loaded.model, width, height, device=device)
+
+    return run
+
+
 def forget_models(ctx) -> None:
     """Drop the cached models, so the files as they are now are read (a run wrote a new one)."""
     ctx.models.clear()

@@ -162,3 +162,18 @@ def test_hash_rounds_side_by_side(qtbot, window, tmp_path, models):
     assert window.doc.comparison.sr_scores.text() == score(eight, hr, 2).text()
     window.run.rounds_actions[None].trigger()
     assert window.run.options.rounds is None
+
+
+def test_model_statistics_for_the_image_size(qtbot, window, tmp_path, models):
+    from core.inspection.stats import model_stats
+
+    use_model(qtbot, window, Path(models[0]))
+    _open_simulated(qtbot, window, tmp_path)  # LR 18 x 16
+    window.stats.run()
+    idle(qtbot, window)
+    dialog = window.stats.last
+    want = model_stats(load_model(models[0]).model, 18, 16)
+    assert dialog.table.rowCount() == len(want.stages)
+    assert dialog.table.item(2, 0).text() == "body.0 (attention)"
+    assert f"{want.flops / 1e9:.2f} GFLOPs for 18×16" in window.status_label.text()
+    dialog.close()
