@@ -18,14 +18,12 @@ class FigureExport:
         self.window = window
 
     def install(self, *, file_menu, after) -> None:
-        from nlsn_gui.qt.menus import make_action
+        from nlsn_gui.qt.menus import insert_after, make_action
 
         self.action = make_action(self.window, "Export &Figure…", self.dialog, "Ctrl+Shift+E",
                                   tip="The region in view, cropped from every panel shown, side by side with "
                                       "names and scores (PNG)")
-        actions = file_menu.actions()
-        index = actions.index(after) + 1 if after in actions else len(actions)
-        file_menu.insertAction(actions[index] if index < len(actions) else None, self.action)
+        insert_after(file_menu, after, self.action)
 
     def region(self) -> Region:
         """The output pixels in view now, those whose centre shows (the whole image when fitted)."""

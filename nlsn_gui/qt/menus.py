@@ -24,6 +24,13 @@ def make_action(window: QMainWindow, text: str, slot, shortcut=None, *, tip: str
     return action
 
 
+def insert_after(menu: QMenu, after: QAction, action: QAction) -> None:
+    """Put ``action`` into ``menu`` just after ``after`` (at the end when ``after`` is not there)."""
+    actions = menu.actions()
+    index = actions.index(after) + 1 if after in actions else len(actions)
+    menu.insertAction(actions[index] if index < len(actions) else None, action)
+
+
 @dataclass
 class Menus:
     file: QMenu

@@ -54,14 +54,12 @@ class ModelStatistics:
         self.last: ModelStatsDialog | None = None
 
     def install(self, model_menu, *, after) -> None:
-        from nlsn_gui.qt.menus import make_action
+        from nlsn_gui.qt.menus import insert_after, make_action
 
         self.action = make_action(self.window, "Model S&tatistics…", self.run,
                                   tip="Parameters, FLOPs, time and memory of the chosen model for this image's "
                                       "size, per stage")
-        actions = model_menu.actions()
-        index = actions.index(after) + 1 if after in actions else len(actions)
-        model_menu.insertAction(actions[index] if index < len(actions) else None, self.action)
+        insert_after(model_menu, after, self.action)
 
     def run(self) -> None:
         sel = self.window.selection()
