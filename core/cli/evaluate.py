@@ -8,7 +8,6 @@ import json
 import time
 from pathlib import Path
 
-from core.base.errors import NLSNError
 from core.checkpoints import LoadedModel, load_model, resolve_model
 from core.cli.models import make_upscaler
 from core.cli.progress import Progress
@@ -62,36 +61,13 @@ def _run(loaded: LoadedModel | None, args: argparse.Namespace, data: Path, progr
     return MethodScores(label, architecture, scores, seconds=time.perf_counter() - start, params=params, extra=extra)
 
 
-def _trade_off(args: argparse.Namespace, data: Path, progress: Progress | None) -> int:
-    """``--rounds`` / ``--chunk``: one NLSN model at each setting (hash rounds x chunk size)."""
-    if args.bicubic or len(args.model or []) > 1:
-        raise NLSNError("--rounds and --chunk evaluate one NLSN model: give one --model, without --bicubic")
-    loaded = _methods(args)[0].require_nlsn("--rounds and --chunk (hash rounds, chunk size)")
-    rows = []
-    for rounds in args.rounds or [loaded.config.n_hashes]:
-        for chunk in args.chunk or [loaded.config.chunk_size]:
-            upscaler = make_upscaler(args, loaded, rounds=rounds, chunk=chunk)
-            m = _run(loaded, args, data, progress, set(), upscaler=upscaler)
-            rows.append({"rounds": rounds, "chunk": chunk, "psnr": round(m.psnr, 4), "ssim": round(m.ssim, 6),
-                         "seconds": round(m.seconds, 3)})
-    if progress is not None:
-        progress.clear()
-    if args.json:
-        print(json.dumps({"data": str(data), "scale": args.scale, "model": loaded.name, "seed": args.seed,
-                          "by_rounds": rows}))
-        return EXIT_OK
-    print(f"{data.name} x{args.scale} {loaded.name}: hash rounds and chunk size (PSNR/SSIM on Y, border {args.scale})")
-    print(f"{'rounds':>6}  {'chunk':>5}  {'PSNR':>7}  {'SSIM':>6}  {'seconds':>7}")
-    for r in rows:
-        print(f"{r['rounds']:>6}  {r['chunk']:>5}  {r['psnr']:7.2f}  {r['ssim']:.4f}  {r['seconds']:7.1f}")
-    return EXIT_OK
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     data = Path(args.data)
     progress = None if args.json else Progress()
-    if args.rounds or args.chunk:
-        return _trade_off(args, data, progress)
+    if args.rounds or args.chunk or args.tiles:
+        from core.cli.trade_off import cmd_trade_off
+
+        return cmd_trade_off(args, data, progress, methods=_methods, run=_run)
     taken: set[str] = set()
     todo = _methods(args)
     methods = []

@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "Table 3): a row per setting with PSNR, SSIM and seconds")
     ev.add_argument("--chunk", type=int, nargs="+", metavar="K",
                     help="... and chunk sizes (the paper's Fig. 5; default: the model's, 144)")
+    ev.add_argument("--tiles", type=int, nargs="+", metavar="PX",
+                    help="evaluate one model on the whole image and in tiles of these sides (LR pixels): "
+                         "what cutting the image (and the attention's reach) costs")
     ev.add_argument("--per-image", action="store_true", help="a row per image (always, for one method as text)")
     ev.add_argument("--format", choices=["text", "markdown", "csv"], default="text",
                     help="the table as text, Markdown or CSV (to paste into a paper)")

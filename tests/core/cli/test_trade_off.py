@@ -79,3 +79,18 @@ def test_attention_settings_are_restored_and_change_the_output():
     with pytest.raises(NLSNError):
         with attention_settings(model, rounds=0):
             pass
+
+
+def test_whole_image_against_tiles(setup, tmp_path, capsys):
+    hr, model = setup
+    args = ["eval", "--data", str(hr), "--device", "cpu", "--json", "--tiles", "48", "64"]
+    assert main(args + ["--model", str(model)]) == 0
+    rows = json.loads(capsys.readouterr().out)["by_tile"]
+    assert [r["tile"] for r in rows] == [None, 48, 64]
+    assert rows[0]["psnr_change"] == 0 and rows[1]["psnr"] != rows[0]["psnr"]  # the tiles cut the attention
+    assert rows[1]["psnr_change"] == pytest.approx(rows[1]["psnr"] - rows[0]["psnr"], abs=1e-3)
+    other = save(build("Compact"), tmp_path / "c.pth")  # any architecture can be cut into tiles
+    assert main(args + ["--model", str(other)]) == 0
+    assert len(json.loads(capsys.readouterr().out)["by_tile"]) == 3
+    assert main(args + ["--model", str(model), "--rounds", "2"]) == 2
+    assert "without --rounds" in capsys.readouterr().err
