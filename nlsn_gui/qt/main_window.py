@@ -417,7 +417,8 @@ class MainWindow(Opening, QMainWindow):
         c = result.comparison
         self.doc.add_result(c, result.displays, Made(model=result.model, model_name=result.model_name,
                                                      seed=result.seed, scale=c.scale, mode=c.mode,
-                                                     architecture=result.architecture, rounds=result.rounds))
+                                                     architecture=result.architecture, rounds=result.rounds,
+                                                     tile=result.tile))
         self.compare.set_panels(self._panels(), keep_view=True)
         self.compare.set_swipe_pair(*swipe_pair(self.doc))
         self._set_status(result_text(self.doc, device=result.device, how=result.how, model_name=result.model_name))

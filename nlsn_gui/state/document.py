@@ -23,17 +23,21 @@ class Made:
     mode: str
     architecture: str = "NLSN"
     rounds: int | None = None  # hash rounds, when not the model's own
+    tile: int | None = None  # the tile size, when the image went through in tiles of a chosen size
 
     @property
     def key(self) -> str:
-        """What a result is one of: a model (at a number of hash rounds), e.g. to compare rounds."""
-        return self.model if self.rounds is None else f"{self.model}#rounds={self.rounds}"
+        """What a result is one of: a model (at a number of hash rounds, in tiles of a size), so that
+        rounds, or the whole image and tiles, can be compared side by side."""
+        key = self.model if self.rounds is None else f"{self.model}#rounds={self.rounds}"
+        return key if self.tile is None else f"{key}#tile={self.tile}"
 
     def title(self) -> str:
         """``nlsn-light-x2``, ``nlsn-light-x2 · 8 rounds``, ``rcan-small-x2 (RCAN)``: a result's panel
         among several."""
         rounds = f"{self.rounds} round{'s' if self.rounds != 1 else ''}"
         name = self.model_name if self.rounds is None else f"{self.model_name} · {rounds}"
+        name += f" · tiles of {self.tile} px" if self.tile is not None else ""
         return name if self.architecture == "NLSN" else f"{name} ({self.architecture})"
 
 

@@ -38,6 +38,7 @@ class Upscaled:
     seed: int
     architecture: str = "NLSN"
     rounds: int | None = None  # hash rounds, when not the model's own
+    tile: int | None = None  # the tile size asked for, when the image went through in tiles of it
 
 
 def _displays(comparison: Comparison) -> dict[str, np.ndarray]:
@@ -95,7 +96,8 @@ def upscale(image: Image, *, mode: str, scale: int, model: str, device: str, see
         add_result(comparison, sr, seconds=time.perf_counter() - start)
         run_info = upscaler.last_run
         return Upscaled(comparison, _displays(comparison), loaded.name, str(upscaler.device).upper(), run_info.text(),
-                        model, seed, loaded.architecture, upscaler.rounds)
+                        model, seed, loaded.architecture, upscaler.rounds,
+                        tile if run_info.tiles > 1 else None)
 
     return run
 

@@ -177,3 +177,23 @@ def test_model_statistics_for_the_image_size(qtbot, window, tmp_path, models):
     assert dialog.table.item(2, 0).text() == "body.0 (attention)"
     assert f"{want.flops / 1e9:.2f} GFLOPs for 18×16" in window.status_label.text()
     dialog.close()
+
+
+def test_whole_image_and_tiles_side_by_side(qtbot, window, tmp_path, models):
+    from dataclasses import replace
+
+    use_model(qtbot, window, Path(models[0]))
+    src = tmp_path / "big.png"
+    PILImage.fromarray(smooth_image(200, 200, seed=5)).save(src)  # LR 100 x 100
+    window.mode_box.setCurrentIndex(window.mode_box.findData("simulate"))
+    window.open_path(src)
+    idle(qtbot, window)
+    window.upscale()
+    idle(qtbot, window)
+    window.run.options = replace(window.run.options, tile=48)  # Model > Memory and Tiles: tiles of 48 px
+    window.upscale()
+    idle(qtbot, window)
+    titles = [window.compare.panel_title(k) for k in window.compare.panel_keys()]
+    assert "tiny-x2" in titles and "tiny-x2 · tiles of 48 px" in titles
+    whole = next(iter(window.doc.compared.values()))
+    assert whole.scores.text() != window.doc.comparison.sr_scores.text()  # each scored on its own
