@@ -12,6 +12,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
 from core.base.errors import NLSNError
+from core.image.colour_map import colourise
 
 GAP = 8  # pixels between crops, and around the figure
 BOX_COLOUR = (230, 32, 32)
@@ -20,7 +21,8 @@ MAX_FIGURE_PIXELS = 120_000_000  # beyond this a "figure" is a mistake (a huge r
 
 @dataclass
 class FigurePanel:
-    """One method's result in output coordinates: (H, W, 3) uint8, or the LR with its ``scale``."""
+    """One method's result in output coordinates: (H, W, 3) uint8 (or an (H, W) float error map), or
+    the LR with its ``scale``."""
 
     label: str
     pixels: np.ndarray
@@ -44,6 +46,9 @@ class Region:
 
 
 def _rgb(pixels: np.ndarray) -> np.ndarray:
+    """RGB uint8 of a panel's pixels; a float map (an error map) on the inferno scale."""
+    if pixels.dtype != np.uint8:
+        return colourise(pixels)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], 3, axis=2)
     return np.ascontiguousarray(pixels[:, :, :3])

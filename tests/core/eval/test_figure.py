@@ -45,3 +45,13 @@ def test_region_is_clipped_and_overview_comes_first():
 def test_auto_magnify_reaches_the_side():
     assert auto_magnify(Region(0, 0, 50, 40), min_side=200) == 5
     assert auto_magnify(Region(0, 0, 400, 300), min_side=200) == 1
+
+
+def test_an_error_map_is_shown_on_the_inferno_scale():
+    from core.image.colour_map import colourise, inferno_table
+
+    diff = np.linspace(0, 10, 20 * 24, dtype=np.float32).reshape(20, 24)
+    region = Region(0, 0, 24, 20)
+    rgb = crop(FigurePanel("|A - HR|", diff), region)
+    assert np.array_equal(rgb, colourise(diff))
+    assert tuple(rgb[-1, -1]) == tuple(inferno_table()[-1]) and tuple(rgb[0, 0]) == tuple(inferno_table()[0])
