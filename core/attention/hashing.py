@@ -93,18 +93,54 @@ class Buckets:
     length: int
 
 
+HASHINGS = ("lsh", "random", "local")  # the paper's, and its two ablations (Table 1's baselines)
+
+
+def ablation_codes(kind: str, *, n: int, n_hashes: int, length: int, buckets: int, shape: tuple[int, int] | None,
+                   window: int, generator: torch.Generator | None, device: torch.device) -> tuple[torch.Tensor, int]:
+    """(codes (N, R, L) offset per round, buckets m) of the ablations instead of spherical LSH:
+
+    * ``random``: every position in a uniformly random one of the m buckets, whatever its content;
+    * ``local``: the bucket of a position is its ``window`` x ``window`` window of the image (row
+      by row), so a chunk of k = window² positions is a window (partial windows at the right and
+      bottom edges shift the chunks after them): a local attention of the same span.
+    """
+    if kind == "random":
+        codes = torch.randint(0, buckets, (n, n_hashes, length), generator=generator, device="cpu").to(device)
+    elif kind == "local":
+        if shape is None or shape[0] * shape[1] != length:
+            raise ValueError("local windows need the image's (H, W)")
+        h, w = shape
+        ys = torch.arange(h, device=device).view(-1, 1) // window
+        xs = torch.arange(w, device=device).view(1, -1) // window
+        across = -(-w // window)
+        buckets = int(-(-h // window) * across)
+        codes = (ys * across + xs).reshape(1, 1, length).expand(n, n_hashes, length)
+    else:
+        raise ValueError(f"unknown hashing {kind!r}; choose one of {', '.join(HASHINGS)}")
+    offsets = torch.arange(n_hashes, device=device).view(1, -1, 1) * buckets
+    return codes + offsets, buckets
+
+
 def compute_buckets(
     x: torch.Tensor,
     *,
     n_hashes: int,
     chunk_size: int,
     generator: torch.Generator | None,
+    hashing: str = "lsh",
+    shape: tuple[int, int] | None = None,
 ) -> Buckets:
-    """Steps 2-4: hash every position of x (N, L, C) in R rounds and sort stably."""
+    """Steps 2-4: hash every position of x (N, L, C) in R rounds and sort stably (``hashing``:
+    :data:`HASHINGS`; ``shape``: the image's (H, W), which local windows need)."""
     n, length, channels = x.shape
     buckets = n_buckets(length, chunk_size)
     chunk = effective_chunk_size(length, chunk_size)
-    if buckets == 0:
+    if buckets and hashing != "lsh":
+        window = max(1, round(chunk_size ** 0.5))  # q = 12 for k = 144: the same number of keys
+        codes, buckets = ablation_codes(hashing, n=n, n_hashes=n_hashes, length=length, buckets=buckets,
+                                        shape=shape, window=window, generator=generator, device=x.device)
+    elif buckets == 0:
         # L < k: one chunk of all L positions; every bucket is 0 (plus the round offset, as in
         # the hashed case) and the sort is the identity.
         rounds = torch.arange(n_hashes, device=x.device).view(1, -1, 1)

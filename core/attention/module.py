@@ -41,6 +41,7 @@ class NonLocalSparseAttention(nn.Module):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         reduction: int = DEFAULT_REDUCTION,
         res_scale: float = 1.0,
+        hashing: str = "lsh",
     ) -> None:
         super().__init__()
         if channels % reduction:
@@ -50,6 +51,7 @@ class NonLocalSparseAttention(nn.Module):
         self.chunk_size = chunk_size
         self.reduction = reduction
         self.res_scale = res_scale
+        self.hashing = hashing  # "lsh" (the paper); "random" or "local" windows: its ablations
         # "auto" = "streamed" when no gradient is needed (inference: rounds in turn, combined
         # online), else "fast" (strided windows, custom backward). "reference" holds all scores at once like the release; "blocked" and
         # "flash-cpu" (PyTorch's fused CPU kernel, inference only) are kept for comparison.
@@ -74,9 +76,11 @@ class NonLocalSparseAttention(nn.Module):
         y = F.linear(inp.flatten(2).transpose(1, 2), weight, assembly.bias)  # (N, L, C)
         return x, y
 
-    def hash(self, x: torch.Tensor, generator: torch.Generator | None = None) -> Buckets:
+    def hash(self, x: torch.Tensor, generator: torch.Generator | None = None, *,
+             shape: tuple[int, int] | None = None) -> Buckets:
         return compute_buckets(
-            x, n_hashes=self.n_hashes, chunk_size=self.chunk_size, generator=generator
+            x, n_hashes=self.n_hashes, chunk_size=self.chunk_size, generator=generator, hashing=self.hashing,
+            shape=shape,
         )
 
     def attend(self, x: torch.Tensor, y: torch.Tensor, bk: Buckets) -> torch.Tensor:
@@ -103,9 +107,9 @@ class NonLocalSparseAttention(nn.Module):
             # each position's bucket runs in fp32. In bf16 (8-bit mantissa) near-equal projections
             # round to ties, and argmax would resolve every tie towards the lower bucket.
             with torch.autocast(inp.device.type, enabled=False):
-                bk = self.hash(x.float(), generator)
+                bk = self.hash(x.float(), generator, shape=(h, w))
         else:
-            bk = self.hash(x, generator)
+            bk = self.hash(x, generator, shape=(h, w))
         out = self.attend(x, y, bk)  # (N, L, C)
         del x, y, bk
         out = out.transpose(1, 2).reshape(n, -1, h, w)

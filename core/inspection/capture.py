@@ -81,8 +81,8 @@ class _Recorder:
             self._pending = {"height": inp.shape[-2], "width": inp.shape[-1], "x": x, "y": y}
             return x, y
 
-        def hash_wrapper(x: torch.Tensor, generator: torch.Generator | None = None) -> Buckets:
-            bk = hash_(x, generator)
+        def hash_wrapper(x: torch.Tensor, generator: torch.Generator | None = None, **kwargs) -> Buckets:
+            bk = hash_(x, generator, **kwargs)
             self._pending["buckets"] = bk
             return bk
 

@@ -25,6 +25,13 @@ class NLSNConfig:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     reduction: int = DEFAULT_REDUCTION
     use_nlsa: bool = True  # False: the same backbone without sparse attention (ablation)
+    hashing: str = "lsh"  # "lsh" (the paper); ablations: "random" buckets, "local" windows of k positions
+
+    def __post_init__(self) -> None:
+        from core.attention.hashing import HASHINGS
+
+        if self.hashing not in HASHINGS:
+            raise ValueError(f"unknown hashing {self.hashing!r}; choose one of {', '.join(HASHINGS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,6 +56,10 @@ PRESETS: dict[str, NLSNConfig] = {
     "light": NLSNConfig(n_feats=64, n_resblocks=16, res_scale=0.1),
     # Light backbone without sparse attention, to measure what NLSA adds.
     "light-nonlocal-off": NLSNConfig(n_feats=64, n_resblocks=16, res_scale=0.1, use_nlsa=False),
+    # The paper's ablations of the hashing, same backbone and span (3 chunks of k = 144 keys): a
+    # local window (12 x 12 = k positions per bucket) and random buckets.
+    "light-local": NLSNConfig(n_feats=64, n_resblocks=16, res_scale=0.1, hashing="local"),
+    "light-random-hash": NLSNConfig(n_feats=64, n_resblocks=16, res_scale=0.1, hashing="random"),
     # Tiny: for tests; small chunks so that hashing, padding and neighbours all happen on tiny images.
     "tiny": NLSNConfig(n_feats=16, n_resblocks=2, res_scale=0.1, n_hashes=2, chunk_size=16),
 }
@@ -75,5 +86,6 @@ def nlsa_positions(n_resblocks: int) -> list[int]:
 
 def describe(config: NLSNConfig) -> str:
     """The configuration in words, e.g. ``64 features and 16 blocks`` (+ ``without sparse attention``)."""
+    ablation = {"lsh": "", "random": " with random buckets", "local": " with local windows"}[config.hashing]
     return (f"{config.n_feats} features and {config.n_resblocks} blocks"
-            + ("" if config.use_nlsa else " without sparse attention"))
+            + (ablation if config.use_nlsa else " without sparse attention"))

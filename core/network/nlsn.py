@@ -125,7 +125,8 @@ class NLSN(nn.Module):
         c = self.config
         # Released: the NLSA modules use the network's res_scale too.
         return NonLocalSparseAttention(
-            c.n_feats, n_hashes=c.n_hashes, chunk_size=c.chunk_size, reduction=c.reduction, res_scale=c.res_scale
+            c.n_feats, n_hashes=c.n_hashes, chunk_size=c.chunk_size, reduction=c.reduction, res_scale=c.res_scale,
+            hashing=c.hashing,
         )
 
     @property

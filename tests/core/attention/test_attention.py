@@ -296,9 +296,9 @@ def test_under_bf16_autocast_buckets_are_projected_in_fp32_and_gradients_flow():
     seen = []
     hash_in_fp32 = module.hash
 
-    def spy(x, generator=None):
+    def spy(x, generator=None, **kwargs):
         seen.append((x.dtype, torch.is_autocast_enabled("cpu")))
-        return hash_in_fp32(x, generator)
+        return hash_in_fp32(x, generator, **kwargs)
 
     module.hash = spy
     expected = module(inp, generator=torch.Generator().manual_seed(3))
