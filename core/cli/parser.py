@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr-data", action="append", metavar="DIR",
                     help="folder of matching LR images, one per --data (default: made with MATLAB bicubic)")
     tr.add_argument("--scale", type=int, choices=[2, 3, 4])
-    tr.add_argument("--preset", help="model configuration: light, paper, light-nonlocal-off, tiny")
+    tr.add_argument("--preset", help="model configuration: light, paper, tiny; ablations: light-nonlocal-off, light-local, "
+                    "light-random-hash")
     tr.add_argument("--iters", type=int, help="total iterations (paper: 1000000)")
     tr.add_argument("--batch", type=int, help="global batch size (paper: 16)")
     tr.add_argument("--patch", type=int, help="LR patch size (paper: 48)")
