@@ -26,10 +26,11 @@ def detect_architecture(state: Mapping[str, torch.Tensor]) -> str | None:
     return None
 
 
-def build_foreign(state: Mapping[str, torch.Tensor], *, name: str) -> ForeignNet:
-    """The network of another architecture with ``state`` loaded (strictly, as spandrel loads)."""
+def build_foreign(state: Mapping[str, torch.Tensor], *, name: str, architecture: str | None = None) -> ForeignNet:
+    """The network of another architecture with ``state`` loaded (strictly, as spandrel loads);
+    ``architecture``: what :func:`detect_architecture` said already, if it was asked."""
     spandrel = import_spandrel()
-    architecture = detect_architecture(state)
+    architecture = architecture or detect_architecture(state)
     if architecture is None:
         raise CheckpointError(f"{name}: not an architecture spandrel knows")
     try:

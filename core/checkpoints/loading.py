@@ -108,12 +108,13 @@ def _foreign(state: dict[str, torch.Tensor], path: Path, expect_scale: int | Non
     """The other architecture spandrel detects in ``state``; when there is none, NLSN's reason for a
     file meant as NLSN (it has NLSN's first layer), else that it is neither."""
     name = path.name
-    if detect_architecture(state) is None:
+    architecture = detect_architecture(state)
+    if architecture is None:
         if "head.0.weight" in state:
             raise nlsn_error
         raise CheckpointError(f"{name}: neither NLSN nor an architecture spandrel knows "
                               f"(keys start {list_keys(list(state))})")
-    model = build_foreign(state, name=name)
+    model = build_foreign(state, name=name, architecture=architecture)
     if expect_scale is not None and model.scale != expect_scale:
         raise CheckpointError(f"{name}: is a x{model.scale} model, but x{expect_scale} was asked for")
     return LoadedModel(model=model, config=None, source="spandrel", path=path)
