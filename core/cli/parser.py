@@ -125,6 +125,29 @@ def build_parser() -> argparse.ArgumentParser:
                     "peak_bytes, stages")
     st.set_defaults(run=("core.cli.stats", "cmd_stats"))
 
+    at = sub.add_parser("attribute", help="local attribution map (LAM) of an output box: the LR pixels it depends "
+                                          "on, and their diffusion index")
+    at.add_argument("--model", metavar="NAME_OR_PATH", help="any model the app loads (default: the bundled x2)")
+    at.add_argument("--image", required=True, metavar="IMG", help="the LR image (with --from-hr: an HR image)")
+    at.add_argument("--box", required=True, metavar="X,Y,W,H",
+                    help="the output patch, in output pixels (LAM's default: 16x16)")
+    at.add_argument("-o", "--output", required=True, metavar="MAP",
+                    help="the map, of the LR size: an image (inferno colours) or .npy (float32, max 1)")
+    at.add_argument("--display", choices=["log", "linear"], default="log",
+                    help="colours of an image map: log (three decades, the far pixels show; default) or linear")
+    at.add_argument("--from-hr", action="store_true",
+                    help="IMG is an HR image: attribute on its MATLAB-bicubic LR, as Simulate does")
+    at.add_argument("--steps", type=int, default=50, metavar="N", help="points on the blur path (default 50, as LAM)")
+    at.add_argument("--sigma", type=float, default=1.2, help="blur of the path's baseline (default 1.2, as LAM)")
+    at.add_argument("--kernel", type=int, default=9, metavar="PX", help="blur kernel size, odd (default 9, as LAM)")
+    at.add_argument("--context", type=int, metavar="PX",
+                    help="the model sees only the LR pixels within PX of the box (faster; default: the whole image)")
+    at.add_argument("--device", default="auto", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps")
+    at.add_argument("--seed", type=int, default=0, help="seed of the LSH rotations (default 0)")
+    at.add_argument("--json", action="store_true", help="print one JSON object: diffusion_index, gini, box, "
+                    "detector, completeness, seconds")
+    at.set_defaults(run=("core.cli.attribute", "cmd_attribute"))
+
     av = sub.add_parser("average", help="average the weights of model files of one configuration "
                                         "(e.g. a run's snapshots, --keep-every)")
     av.add_argument("models", nargs="+", metavar="MODEL", help="model files or bundled names (two or more)")
