@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nlsn_gui.qt.compare import CompareView
-from nlsn_gui.state.choices import OutputTarget, RunOptions, Selection
+from nlsn_gui.state.choices import ModelEntry, OutputTarget, RunOptions, Selection
 from nlsn_gui.state.jobs import Job
 from nlsn_gui.state.store import Store
 
@@ -31,3 +31,4 @@ class Host:
     waiting: Callable[[str], dict[int, str]]  # jobs queued behind a running one of this kind, by id
     run_options: Callable[[], RunOptions]  # ensemble, precision, memory or tiles, quality
     output_target: Callable[[], OutputTarget | None]  # the size results are saved at (None: the network's)
+    models: Callable[[int], list[ModelEntry]] = lambda scale: []  # the models of a scale the app knows

@@ -91,7 +91,7 @@ class MainWindow(Opening, QMainWindow):
         self.host = Host(settings=self.settings, compare=self.compare, status=self._set_status, error=self._show_error,
                          submit=self.submit, cancel=self.worker.cancel, selection=self.selection,
                          use_model=self.use_model, waiting=self.waiting, run_options=lambda: self.run.options,
-                         output_target=lambda: self.output.target)
+                         output_target=lambda: self.output.target, models=self.models.entries)
         self._build_panels()
         self.upscale_button.clicked.connect(self.upscale)
         self.cancel_button.clicked.connect(self.cancel)

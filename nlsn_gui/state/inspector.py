@@ -20,6 +20,7 @@ OVERLAYS: tuple[tuple[str, str], ...] = (
     ("Attention (this round)", "round"),
     ("Attention (all rounds)", "combined"),
     ("Dense attention", "dense"),
+    ("Attribution (LAM)", "lam"),
     ("None", "none"),
 )
 OVERLAY_PANELS = ("lr", "nlsn")  # compare panels that get the overlay (the marker goes on all)
@@ -122,10 +123,14 @@ class InspectorState:
             return None
         if key == "buckets":
             return view.bucket_rgba
+        if key == "lam":
+            return None  # the attribution's, which the panel holds
         return view.query.overlays[key] if view.query is not None else None
 
     def legend_kind(self, key: str) -> str:
-        """Which legend explains overlay ``key``: "bars" (bucket sizes), "colour bar" or "mask"."""
+        """Which legend explains overlay ``key``: "bars" (bucket sizes), "colour bar", "lam" or "mask"."""
+        if key == "lam":
+            return "lam"
         if key in ("buckets", "none") or self.view is None or self.view.query is None:
             return "bars"
         return "colour bar" if key in HEAT_OVERLAYS else "mask"

@@ -94,13 +94,18 @@ class Legend(QWidget):
         self.query_line.setPen(pg.mkPen(pal.color(QPalette.ColorRole.Highlight), width=1, style=Qt.PenStyle.DotLine))
 
     def show(self, view: ModuleView, kind: str, key: str) -> None:
-        """``kind``: "bars", "colour bar" or "mask" (of overlay ``key``)."""
+        """``kind``: "bars", "colour bar", "lam" or "mask" (of overlay ``key``)."""
         if kind == "bars":
             self.title.setText(f"Bucket sizes (module {view.module + 1}, round {view.round + 1})")
             self.stack.setCurrentWidget(self.bars_page)
             self._show_bars(view)
         elif kind == "colour bar":
             self._show_colour_bar(view.query)
+        elif kind == "lam":
+            self.title.setText("Legend")
+            self.text.setText("The attribution (LAM) of the inspected model over the LR: its colour bar is "
+                              "under the attribution maps below (nothing shows until Attribute has run)")
+            self.stack.setCurrentWidget(self.text)
         else:
             row = view.query.rows[view.round]
             if key == "shared":

@@ -32,6 +32,7 @@ from core.base.errors import NLSNError
 from core.image import Image, save_image
 from core.inspection.colours import composite
 from nlsn_gui.qt.host import Host
+from nlsn_gui.qt.inspector.attribution import AttributionSection
 from nlsn_gui.qt.inspector.heatmaps import HeatmapPair
 from nlsn_gui.qt.inspector.legend import Legend, section_title
 from nlsn_gui.qt.inspector.numbers import QueryNumbers
@@ -109,6 +110,12 @@ class InspectorPanel(QWidget):
         content.addWidget(self.heatmaps)
         self.legend = Legend()
         content.addWidget(self.legend)
+        self.attribution = AttributionSection(
+            self.host, query=lambda: self.state.query,
+            model_path=lambda: self.state.inspected.model_path if self.state.inspected else None,
+            backdrop=lambda: self.state.inspected.backdrop if self.state.inspected else None)
+        self.attribution.shown.connect(self._show_overlay)
+        content.addWidget(self.attribution)
         bottom = QHBoxLayout()
         bottom.addStretch(1)
         self.export_button = QPushButton("Export PNG…")
@@ -164,6 +171,7 @@ class InspectorPanel(QWidget):
     def _apply_theme(self) -> None:
         pal = self.palette()
         self.heatmaps.apply_theme(pal)
+        self.attribution.apply_theme(pal)
         self.legend.apply_theme(pal)
         dim = pal.color(QPalette.ColorRole.PlaceholderText)
         for label in (self.info_label, self.query_hint):
@@ -187,6 +195,7 @@ class InspectorPanel(QWidget):
         """A new image (or new LR) is shown: the inspection no longer applies."""
         for job in self.state.document_changed():
             self.host.cancel(job)
+        self.attribution.document_changed()
         self._sync_compare()
         self._update_state()
 
@@ -207,6 +216,7 @@ class InspectorPanel(QWidget):
             box.setCurrentIndex(index if items else -1)
             box.blockSignals(False)
         self.heatmaps.set_backdrop(result.backdrop)
+        self.attribution.refresh_models()
         n = len(ins.modules)
         self.host.status(f"Inspected {n} sparse-attention module{'s' if n != 1 else ''} with seed {ins.seed} "
                          f"in {result.seconds:.1f} s on {result.device}")
@@ -282,7 +292,7 @@ class InspectorPanel(QWidget):
             self.host.status("Nothing to export yet: inspect an image first")
             return False
         base = doc.displays["lr"]
-        overlay = self.state.overlay_rgba(self.overlay_key())
+        overlay = self._overlay_rgba()
         try:
             pixels = composite(base, overlay, opacity=self.opacity_slider.value() / 100, mark=self.state.query)
             save_image(path, Image(pixels))
@@ -325,6 +335,7 @@ class InspectorPanel(QWidget):
         self.inspect_button.setText("Inspecting…" if st.running else "Inspect")
         self.content.setVisible(st.inspection is not None)
         self.info_label.setText(st.info_text(has_document=has_doc, module=self.module_box.currentIndex()))
+        self.attribution.update_enabled(inspected=st.inspection is not None)
 
     def _show_view(self, view: ModuleView) -> None:
         self._update_state()
@@ -365,13 +376,17 @@ class InspectorPanel(QWidget):
         if not st.active or st.inspection is None:
             compare.overlays.clear()
             return
-        compare.overlays.set(st.overlay_rgba(self.overlay_key()), keys=OVERLAY_PANELS, scale=st.inspection.scale,
+        compare.overlays.set(self._overlay_rgba(), keys=OVERLAY_PANELS, scale=st.inspection.scale,
                              opacity=self.opacity_slider.value() / 100.0)
         marker = st.marker()
         if marker is None:
             compare.overlays.clear_marker()
         else:
             compare.overlays.set_marker(*marker)
+
+    def _overlay_rgba(self):
+        key = self.overlay_key()
+        return self.attribution.state.overlay() if key == "lam" else self.state.overlay_rgba(key)
 
     def _apply_opacity(self, *_args) -> None:
         value = self.opacity_slider.value()

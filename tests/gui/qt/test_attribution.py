@@ -1,0 +1,62 @@
+"""The inspector's attribution (LAM) section, driven as a user would: inspect, click a query pixel,
+choose a second model, Attribute; the maps and numbers equal core's for the same box."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from core.checkpoints import load_model  # noqa: E402
+from core.image import Image, image_tensor  # noqa: E402
+from core.inspection.attribution import local_attribution  # noqa: E402
+from core.network import NLSNConfig  # noqa: E402
+from core.reference.images import smooth_image  # noqa: E402
+from tests.gui.qt.helpers import TIMEOUT, idle, save_tiny  # noqa: E402
+from tests.gui.qt.test_inspector import H, W, inspected, view_for  # noqa: E402
+
+
+def test_attribute_two_models(qtbot, window, tiny_model, tmp_path):
+    other = save_tiny(tmp_path / "local-x2.safetensors", NLSNConfig(n_feats=8, n_resblocks=2, use_nlsa=False))
+    window.open_model(other)
+    idle(qtbot, window)
+    pixels = smooth_image(H, W)
+    inspected(qtbot, window, tiny_model, pixels)
+    panel, section = window.inspector, window.inspector.attribution
+    assert not section.button.isEnabled()  # no query pixel yet
+    panel.select_query(10, 12)
+    view_for(qtbot, panel, module=0, round_=0, query=(10, 12))
+    assert section.button.isEnabled()
+    section.set_other(str(other))
+    assert section.other_box.currentData() == str(other)
+    assert section.other_box.findData(str(tiny_model)) < 0  # the inspected model is the first already
+    section.steps_box.setValue(3)
+    section.region_box.setCurrentIndex(section.region_box.count() - 1)  # the whole image
+    with qtbot.waitSignal(section.shown, timeout=TIMEOUT):
+        section.attribute()
+    result = section.state.result
+    assert [m.path for m in result.models] == [str(tiny_model), str(other)]
+    assert result.box == (17, 13, 16, 16)  # 16x16 around the query's output centre (25, 21)
+    lr = image_tensor(Image(pixels))
+    for m, path in zip(result.models, (tiny_model, other)):
+        expected = local_attribution(load_model(path).model, lr, result.box, steps=3, seed=window.selection().seed)
+        np.testing.assert_allclose(m.attribution.map, expected.map, atol=1e-6)
+        assert m.attribution.diffusion_index == pytest.approx(expected.diffusion_index, abs=1e-6)
+    captions = [view[4].text() for view in section.views]
+    assert captions[0].startswith("tiny-x2") and f"DI {result.models[0].attribution.diffusion_index:.2f}" in captions[0]
+    assert captions[1].startswith("local-x2") and section.views[1][0].isVisible()
+    assert "16×16 at (17, 13)" in section.summary.text() and "3 path points" in section.summary.text()
+
+    # Over the compare view: the first model's map as the overlay.
+    panel.set_overlay("lam")
+    item = window.compare.overlays.item("lr")
+    assert item is not None and item.image is not None
+    np.testing.assert_array_equal(item.image, result.models[0].overlay)
+    assert "attribution" in panel.legend.text.text().lower()
+
+    # A new image: the attribution no longer applies.
+    window.open_image(Image(smooth_image(H, W, seed=5)), name="other.png")
+    idle(qtbot, window)
+    qtbot.waitUntil(lambda: section.state.result is None, timeout=TIMEOUT)
+    assert not section.glw.isVisible()
