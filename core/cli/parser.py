@@ -148,6 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
                     "detector, completeness, seconds")
     at.set_defaults(run=("core.cli.attribute", "cmd_attribute"))
 
+    an = sub.add_parser("attention", help="the sparse attention of a whole image: per module and hash round, bucket "
+                                          "balance, attended distance, non-local share (CSV, small multiples)")
+    an.add_argument("--model", metavar="NAME_OR_PATH", help="an NLSN model (default: the bundled x2)")
+    an.add_argument("--image", required=True, metavar="IMG", help="the LR image (with --from-hr: an HR image)")
+    an.add_argument("--from-hr", action="store_true", help="IMG is an HR image: use its MATLAB-bicubic LR")
+    an.add_argument("--csv", metavar="FILE", help="write the statistics as CSV (a row per module and round, "
+                    "round 'all': combined)")
+    an.add_argument("--grid", metavar="PNG", help="write modules x rounds small multiples: the bucket maps, or "
+                    "with --query that pixel's attention per round and combined")
+    an.add_argument("--query", metavar="X,Y", help="a query pixel (LR) for --grid")
+    an.add_argument("--device", default="auto", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps")
+    an.add_argument("--seed", type=int, default=0, help="seed of the LSH rotations (default 0)")
+    an.add_argument("--json", action="store_true", help="print one JSON object: {\"rows\": [...]} with the CSV's "
+                    "columns")
+    an.set_defaults(run=("core.cli.attention", "cmd_attention"))
+
     av = sub.add_parser("average", help="average the weights of model files of one configuration "
                                         "(e.g. a run's snapshots, --keep-every)")
     av.add_argument("models", nargs="+", metavar="MODEL", help="model files or bundled names (two or more)")
