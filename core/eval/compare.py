@@ -93,10 +93,20 @@ def score(result: Image, hr: Image, scale: int) -> Scores:
 
 def difference(result: Image, hr: Image) -> np.ndarray:
     """(H, W) float32 mean absolute RGB difference on the 0..255 scale."""
-    a = as_rgb_uint8(result).astype(np.float32)
-    b = as_rgb_uint8(hr).astype(np.float32)
+    return pixel_difference(as_rgb_uint8(result), as_rgb_uint8(hr))
+
+
+def pixel_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(H, W) float32 mean absolute RGB difference of two (H, W, 3 or 4) uint8 arrays (alpha
+    ignored), e.g. two results on screen when there is no truth to score them against."""
+    a, b = a[..., :3].astype(np.float32), b[..., :3].astype(np.float32)
     h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
     return np.abs(a[:h, :w] - b[:h, :w]).mean(axis=2)
+
+
+def changed_share(diff: np.ndarray, *, threshold: float = 1.0) -> float:
+    """Share of the pixels of a difference map above ``threshold`` (0..255 scale)."""
+    return float(np.mean(np.asarray(diff) > threshold)) if np.size(diff) else 0.0
 
 
 def add_bicubic(comparison: Comparison) -> Comparison:

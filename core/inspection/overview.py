@@ -23,6 +23,7 @@ from core.inspection.capture import Inspection, ModuleCapture
 from core.inspection.query import DEFAULT_LOCAL_RADIUS
 
 ALL_ROUNDS = -1  # the row of the rounds combined (step 8)
+BLOCK_ELEMENTS = 2**18  # attention weights computed at a time (B * k * 3k)
 
 
 @dataclass
@@ -57,7 +58,7 @@ class _QueryRound:
 
 
 def _round_queries(capture: ModuleCapture, round_: int, local_radius: int) -> _QueryRound:
-    """Steps 5-7 for every query of round r at once (float64)."""
+    """Steps 5-7 for every query of round r (float64), a block of chunks at a time."""
     k, length, w = capture.chunk, capture.length, capture.width
     seq = round_sequence(capture, round_)  # (L,) pixel of each sorted slot
     pad = (-length) % k
@@ -66,30 +67,37 @@ def _round_queries(capture: ModuleCapture, round_: int, local_radius: int) -> _Q
     n_chunks = seq.size // k  # K
     feats = capture.x.to(torch.float64)  # (L, C)
     keys_all = feats / feats.norm(dim=-1, keepdim=True).clamp_min(KEY_NORM_EPS)  # step 6: normalised keys
-    seq_t = torch.from_numpy(seq).long()
-    chunk_pixels = seq_t.view(n_chunks, k)  # (K, k)
+    chunk_pixels = torch.from_numpy(seq).long().view(n_chunks, k)  # (K, k)
     own = torch.arange(n_chunks)
     neighbours = torch.stack([own, (own - 1) % n_chunks, (own + 1) % n_chunks], dim=1)  # (K, 3)
     key_pixels = chunk_pixels[neighbours].reshape(n_chunks, 3 * k)  # (K, 3k)
-    queries = feats[chunk_pixels]  # (K, k, C): queries stay unnormalised
-    scores = torch.einsum("nqc,nkc->nqk", queries, keys_all[key_pixels])  # (K, k, 3k), step 7: no scale
-    lse = torch.logsumexp(scores, dim=-1, keepdim=True)  # (K, k, 1)
-    weights = torch.exp(scores - lse)  # (K, k, 3k)
+    pixels = torch.arange(length)
+    pixel_yx = torch.stack([pixels // w, pixels % w], dim=-1).to(torch.float64)  # (L, 2)
 
-    qy, qx = (chunk_pixels // w).unsqueeze(-1), (chunk_pixels % w).unsqueeze(-1)  # (K, k, 1)
-    ky, kx = (key_pixels // w).unsqueeze(1), (key_pixels % w).unsqueeze(1)  # (K, 1, 3k)
-    dy, dx = (ky - qy).double(), (kx - qx).double()  # (K, k, 3k)
-    distance = (weights * torch.sqrt(dy * dy + dx * dx)).sum(-1)  # (K, k)
-    near = (dy.abs() <= local_radius) & (dx.abs() <= local_radius)
-    nonlocal_share = (1.0 - (weights * near).sum(-1)).clamp_min(0.0)  # (K, k)
+    distance = torch.empty(n_chunks, k, dtype=torch.float64)  # (K, k)
+    nonlocal_share = torch.empty(n_chunks, k, dtype=torch.float64)
+    lse = torch.empty(n_chunks, k, dtype=torch.float64)
+    step = max(1, BLOCK_ELEMENTS // (3 * k * k))  # chunks at a time: temporaries of a few MB stay in cache
+    for first in range(0, n_chunks, step):
+        block = slice(first, min(first + step, n_chunks))
+        q_pix, k_pix = chunk_pixels[block], key_pixels[block]  # (B, k), (B, 3k)
+        # Step 7: raw dot products of the unnormalised queries with the normalised keys, no scale.
+        scores = torch.einsum("nqc,nkc->nqk", feats[q_pix], keys_all[k_pix])  # (B, k, 3k)
+        block_lse = torch.logsumexp(scores, dim=-1, keepdim=True)  # (B, k, 1)
+        weights = torch.exp(scores - block_lse)  # (B, k, 3k)
+        delta = (pixel_yx[k_pix].unsqueeze(1) - pixel_yx[q_pix].unsqueeze(2)).abs()  # (B, k, 3k, 2)
+        distance[block] = (weights * torch.linalg.vector_norm(delta, dim=-1)).sum(-1)
+        near = (delta <= local_radius).all(dim=-1)  # (B, k, 3k): inside the query's window
+        nonlocal_share[block] = (1.0 - (weights * near).sum(-1)).clamp_min(0.0)
+        lse[block] = block_lse[..., 0]
 
-    # Back to pixel order: each pixel's own (unpadded) slot is the first L slots.
+    # Back to pixel order: each pixel's own (unpadded) slot is among the first L slots.
     def per_pixel(values: torch.Tensor) -> np.ndarray:
         out = np.empty(length)
         out[seq[:length]] = values.reshape(-1)[:length].numpy()
         return out
 
-    return _QueryRound(per_pixel(distance), per_pixel(nonlocal_share), per_pixel(lse[..., 0]))
+    return _QueryRound(per_pixel(distance), per_pixel(nonlocal_share), per_pixel(lse))
 
 
 def _bucket_stats(capture: ModuleCapture, round_: int) -> tuple[float, float, float]:

@@ -98,7 +98,7 @@ class ModelComparison:
                                      tip="Keep only the current model's result")
         first = model_menu.actions()[2] if len(model_menu.actions()) > 2 else None
         model_menu.insertActions(first, [self.act_dialog, self.act_clear])
-        self.error_menu = view_menu.addMenu("&Error Map Of")
+        self.error_menu = view_menu.addMenu("&Difference Map")
         self.error_menu.aboutToShow.connect(lambda: self.fill_error_menu(self.error_menu))
 
     def dialog(self) -> list[str] | None:
@@ -134,23 +134,46 @@ class ModelComparison:
             self.status("Only the current result is shown now")
 
     def fill_error_menu(self, menu: QMenu) -> None:
-        """View > Error Map Of: every result of the image; the ticked one's |result − HR| is mapped."""
+        """View > Difference Map: against the truth, every result of the image (the ticked one's
+        |result − HR| is mapped); against the current result, every other one (|current − other|,
+        with or without a truth: e.g. the whole image against tiles)."""
         menu.clear()
         doc = self.document()
-        results = doc.results() if doc is not None and doc.comparison.hr is not None else []
+        truth = doc.results() if doc is not None and doc.comparison.hr is not None else []
+        others = list(doc.compared.values()) if doc is not None and doc.has_result else []
         group = QActionGroup(menu)
-        for made in results:
-            action = menu.addAction(made.title())
+        if truth:
+            menu.addSection("Against the truth (HR)")
+        for made in truth:
+            action = menu.addAction(f"|{made.title()} − HR|")
             action.setCheckable(True)
             current = made is doc.made
-            action.setChecked(doc.diff_of == made.key if doc.diff_of is not None else current)
+            action.setChecked(doc.diff_between is None and
+                              (doc.diff_of == made.key if doc.diff_of is not None else current))
             action.triggered.connect(lambda _=False, m=None if current else made.key: self.map_errors_of(m))
             group.addAction(action)
-        if not results:
-            menu.addAction("(Simulate mode, after an upscale)").setEnabled(False)
+        if others:
+            menu.addSection(f"Against {doc.made.title()}")
+        for other in others:
+            action = menu.addAction(f"|{doc.made.title()} − {other.made.title()}|")
+            action.setCheckable(True)
+            action.setChecked(doc.diff_between == other.made.key)
+            action.triggered.connect(lambda _=False, m=other.made.key: self.map_difference_from(m))
+            group.addAction(action)
+        if not truth and not others:
+            menu.addAction("(after an upscale: in Simulate mode, or with two results)").setEnabled(False)
 
     def map_errors_of(self, model: str | None) -> None:
+        """Map |that result − HR| (None: the current result's)."""
         doc = self.document()
         if doc is not None:
-            doc.diff_of = model
+            doc.diff_of, doc.diff_between = model, None
             self.refresh()
+
+    def map_difference_from(self, model: str) -> None:
+        """Map |current result − that compared result|: what changes between two results."""
+        doc = self.document()
+        if doc is not None and model in doc.compared:
+            doc.diff_between = model
+            self.refresh()
+            self.status(f"The difference panel maps |{doc.made.title()} − {doc.compared[model].made.title()}|")

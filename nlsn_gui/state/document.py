@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.eval.compare import Comparison, Scores
+from core.eval.compare import Comparison, Scores, pixel_difference
 from core.image import Image
 from core.inference.batch import output_name
 
@@ -73,6 +73,8 @@ class Document:
     kept: dict[tuple[str, int], Kept] = field(default_factory=dict)  # (mode, scale) -> a result set aside
     compared: dict[str, Compared] = field(default_factory=dict)  # Made.key -> its result, in order added
     diff_of: str | None = None  # the Made.key whose |result - HR| is mapped (None: the current one)
+    diff_between: str | None = None  # a compared Made.key: |current - its result| is mapped instead
+    _between: tuple | None = field(default=None, repr=False)  # (key, id of both arrays, map): computed once
 
     def set_aside(self) -> None:
         """Keep the results for their (mode, scale) before another is prepared."""
@@ -96,6 +98,8 @@ class Document:
             c = self.comparison
             self.compared[self.made.key] = Compared(self.made, self.displays["nlsn"], c.sr_scores, c.diff)
         self.compared.pop(made.key, None)
+        if self.diff_between is not None and self.diff_between not in self.compared:
+            self.diff_between = None  # it is the current result now
         self.comparison, self.made = comparison, made
         self.displays.update(displays)
 
@@ -107,6 +111,19 @@ class Document:
             self.compared.pop(model, None)
         if self.diff_of is not None and self.diff_of not in self.compared:
             self.diff_of = None
+        if self.diff_between is not None and self.diff_between not in self.compared:
+            self.diff_between = None
+
+    def difference_between(self) -> np.ndarray | None:
+        """(sH, sW) float32 |current result - the ``diff_between`` result| (0..255), or None."""
+        other = self.compared.get(self.diff_between) if self.diff_between is not None else None
+        if other is None or not self.has_result or "nlsn" not in self.displays:
+            return None
+        current = self.displays["nlsn"]
+        key = (self.diff_between, id(current), id(other.display))
+        if self._between is None or self._between[0] != key:
+            self._between = (key, pixel_difference(current, other.display))
+        return self._between[1]
 
     def results(self) -> list[Made]:
         """What every shown result was made with: the compared ones in order, then the current one."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.eval.compare import changed_share
 from nlsn_gui.state.choices import Selection
 from nlsn_gui.state.document import Document, Made
 
@@ -152,6 +153,15 @@ def document_panels(doc: Document, *, note: str = "") -> list[Panel]:
                             subtitle=c.sr_scores.text() if c.sr_scores else ""))
     if "hr" in d:
         panels.append(Panel("hr", "HR (truth)", d["hr"], subtitle=f"{c.hr.width}×{c.hr.height}"))
+    between = doc.difference_between()
+    if between is not None:
+        other = doc.compared[doc.diff_between]
+        name = f"|{short_title(current_title(doc))} − {short_title(other.made.title())}|"
+        changed = changed_share(between)
+        panels.append(Panel("diff", name, between, colour_map="inferno",
+                            subtitle=f"mean {float(between.mean()):.2f} · max {float(between.max()):.0f} · "
+                                     f"{changed:.1%} of pixels differ by more than 1"))
+        return panels
     other = doc.compared.get(doc.diff_of) if doc.diff_of is not None else None
     diff, name = (other.diff, short_title(other.made.title())) if other is not None else (c.diff, short_title(current_title(doc)))
     if diff is not None and c.sr is not None:

@@ -199,6 +199,10 @@ class CompareView(QWidget):
         slot = self._slots.get(key)
         return slot.panel.title if slot is not None else None
 
+    def panel_subtitle(self, key: str) -> str | None:
+        slot = self._slots.get(key)
+        return slot.panel.subtitle if slot is not None else None
+
     def panel_keys(self) -> list[str]:
         return list(self._slots)
 

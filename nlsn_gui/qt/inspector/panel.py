@@ -36,6 +36,7 @@ from nlsn_gui.qt.inspector.attribution import AttributionSection
 from nlsn_gui.qt.inspector.heatmaps import HeatmapPair
 from nlsn_gui.qt.inspector.legend import Legend, section_title
 from nlsn_gui.qt.inspector.numbers import QueryNumbers
+from nlsn_gui.qt.inspector.overview import OverviewDialog
 from nlsn_gui.state.inspector import CLICK_HINT, HINT, OVERLAY_PANELS, OVERLAYS, InspectorState
 from nlsn_gui.state.jobs import Job
 from nlsn_gui.tasks.inspect import Inspected, ModuleView, inspect_job, view_job
@@ -52,6 +53,7 @@ class InspectorPanel(QWidget):
         super().__init__()
         self.host = host
         self.state = InspectorState()
+        self.overview: OverviewDialog | None = None
         self.setMinimumWidth(280)  # a 1024-px window: the dock and the compare toolbar both fit
         self._build()
         host.compare.pixelClicked.connect(self._on_pixel_clicked)
@@ -110,19 +112,23 @@ class InspectorPanel(QWidget):
         content.addWidget(self.heatmaps)
         self.legend = Legend()
         content.addWidget(self.legend)
-        self.attribution = AttributionSection(
-            self.host, query=lambda: self.state.query,
-            model_path=lambda: self.state.inspected.model_path if self.state.inspected else None,
-            backdrop=lambda: self.state.inspected.backdrop if self.state.inspected else None)
-        self.attribution.shown.connect(self._show_overlay)
-        content.addWidget(self.attribution)
         bottom = QHBoxLayout()
+        self.overview_button = QPushButton("Overview…")
+        self.overview_button.setToolTip("Every module and round at once, with statistics over all pixels")
+        self.overview_button.clicked.connect(self.show_overview)
+        bottom.addWidget(self.overview_button)
         bottom.addStretch(1)
         self.export_button = QPushButton("Export PNG…")
         self.export_button.setToolTip("Save the compare view with its overlays and this panel as one PNG")
         self.export_button.clicked.connect(self.export_dialog)
         bottom.addWidget(self.export_button)
         content.addLayout(bottom)
+        self.attribution = AttributionSection(
+            self.host, query=lambda: self.state.query,
+            model_path=lambda: self.state.inspected.model_path if self.state.inspected else None,
+            backdrop=lambda: self.state.inspected.backdrop if self.state.inspected else None)
+        self.attribution.shown.connect(self._show_overlay)
+        content.addWidget(self.attribution)
         self._apply_theme()
         self._apply_opacity()
 
@@ -196,6 +202,8 @@ class InspectorPanel(QWidget):
         for job in self.state.document_changed():
             self.host.cancel(job)
         self.attribution.document_changed()
+        if self.overview is not None:
+            self.overview.refresh()
         self._sync_compare()
         self._update_state()
 
@@ -217,6 +225,9 @@ class InspectorPanel(QWidget):
             box.blockSignals(False)
         self.heatmaps.set_backdrop(result.backdrop)
         self.attribution.refresh_models()
+        if self.overview is not None and self.overview.isVisible():
+            self.overview.set_query(self.state.query)
+            self.overview.refresh()
         n = len(ins.modules)
         self.host.status(f"Inspected {n} sparse-attention module{'s' if n != 1 else ''} with seed {ins.seed} "
                          f"in {result.seconds:.1f} s on {result.device}")
@@ -259,6 +270,22 @@ class InspectorPanel(QWidget):
         if self.state.select_query(y, x):
             self._sync_compare()
             self._request_view()
+            if self.overview is not None:
+                self.overview.set_query(self.state.query)
+
+    def show_overview(self) -> None:
+        """The Attention Overview window: all modules and rounds of this inspection."""
+        if self.overview is None:
+            self.overview = OverviewDialog(self, self.host, inspected=lambda: self.state.inspected)
+            self.overview.cellSelected.connect(self._show_cell)
+        self.overview.set_query(self.state.query)
+        self.overview.show()
+        self.overview.raise_()
+        self.overview.refresh()
+
+    def _show_cell(self, module: int, round_: int) -> None:
+        self.module_box.setCurrentIndex(module)
+        self.round_box.setCurrentIndex(round_)
 
     def set_round(self, index: int) -> None:
         self.round_box.setCurrentIndex(index)

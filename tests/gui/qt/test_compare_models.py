@@ -197,3 +197,37 @@ def test_whole_image_and_tiles_side_by_side(qtbot, window, tmp_path, models):
     assert "tiny-x2" in titles and "tiny-x2 · tiles of 48 px" in titles
     whole = next(iter(window.doc.compared.values()))
     assert whole.scores.text() != window.doc.comparison.sr_scores.text()  # each scored on its own
+
+
+def test_difference_of_two_results_without_a_truth(qtbot, window, tmp_path, models):
+    """Upscale mode: no HR, yet the whole image against tiles is mapped as |tiles − whole|."""
+    from dataclasses import replace
+
+    from PySide6.QtWidgets import QMenu
+
+    from core.eval.compare import pixel_difference
+
+    use_model(qtbot, window, Path(models[0]))
+    src = tmp_path / "lr.png"
+    PILImage.fromarray(smooth_image(100, 100, seed=5)).save(src)
+    window.open_path(src)
+    idle(qtbot, window)
+    window.upscale()
+    idle(qtbot, window)
+    window.run.options = replace(window.run.options, tile=32)
+    window.upscale()
+    idle(qtbot, window)
+    assert "diff" not in window.compare.panel_keys()  # no truth: nothing mapped yet
+    menu = QMenu()
+    window.comparison.fill_error_menu(menu)
+    labels = [a.text() for a in menu.actions() if a.text()]
+    assert labels == ["Against tiny-x2 · tiles of 32 px", "|tiny-x2 · tiles of 32 px − tiny-x2|"]
+    next(a for a in menu.actions() if a.text().startswith("|")).trigger()
+    assert "diff" in window.compare.panel_keys()
+    assert window.compare.panel_title("diff") == "|tiny-x2 · tiles of 32 px − tiny-x2|"
+    whole = next(iter(window.doc.compared.values()))
+    expected = pixel_difference(window.doc.displays["nlsn"], whole.display)
+    np.testing.assert_array_equal(window.doc.difference_between(), expected)
+    assert f"mean {expected.mean():.2f}" in window.compare.panel_subtitle("diff")
+    window.comparison.clear()  # Clear Compared Results: the difference goes with the other result
+    assert window.doc.diff_between is None and "diff" not in window.compare.panel_keys()
