@@ -1,7 +1,9 @@
 """Inspection of the Non-Local Sparse Attention: what each NLSA module of one forward computed.
 
 ``capture`` records a forward; ``buckets`` shows its hashing as maps; ``query`` explains one query
-pixel at a time by the steps of the reference; ``colours`` turns it all into pixels for display.
+pixel at a time by the steps of the reference; ``overview`` sums every query of every module and
+round up; ``colours`` turns it all into pixels for display. Beside them, for any model:
+``attribution`` (LAM: which LR pixels an output box depends on) and ``stats`` (what it costs).
 
 Shapes: L = H * W positions of the LR feature map, C match channels, Cy assembly channels,
 R hash rounds, m buckets, k chunk size, K chunks per round.

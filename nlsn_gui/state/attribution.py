@@ -12,6 +12,7 @@ REGIONS: tuple[tuple[str, int | None], ...] = (
     ("64 px around the box", 64),
     ("Whole image", None),
 )
+VIEW_MARGIN = 2.5  # box sizes around the box the maps show first
 HINT = ("Which LR pixels the output box around the query depends on (LAM: integrated gradients along "
         "a progressive blur), for the inspected model and another one.")
 
@@ -56,6 +57,16 @@ class AttributionState:
     def overlay(self):
         """The first model's map over the LR (the inspector's "Attribution (LAM)" overlay)."""
         return self.result.models[0].overlay if self.result is not None and self.result.models else None
+
+    def view_rect(self, *, scale: int) -> tuple[float, float, float, float]:
+        """(x, y, width, height) in LR pixels the maps show first: the box with VIEW_MARGIN box sizes
+        around it, within the region the models saw (the user zooms out for the rest)."""
+        x, y, w, h = self.result.box
+        rx0, ry0, rx1, ry1 = self.result.models[0].attribution.region
+        margin = VIEW_MARGIN * max(w, h) / scale
+        x0, y0 = max(x / scale - margin, rx0), max(y / scale - margin, ry0)
+        x1, y1 = min((x + w) / scale + margin, rx1), min((y + h) / scale + margin, ry1)
+        return x0, y0, x1 - x0, y1 - y0
 
     def captions(self) -> list[str]:
         if self.result is None:

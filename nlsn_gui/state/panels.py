@@ -160,7 +160,7 @@ def document_panels(doc: Document, *, note: str = "") -> list[Panel]:
         changed = changed_share(between)
         panels.append(Panel("diff", name, between, colour_map="inferno",
                             subtitle=f"mean {float(between.mean()):.2f} · max {float(between.max()):.0f} · "
-                                     f"{changed:.1%} of pixels differ by more than 1"))
+                                     f"{changed:.1%} differ by > 1"))
         return panels
     other = doc.compared.get(doc.diff_of) if doc.diff_of is not None else None
     diff, name = (other.diff, short_title(other.made.title())) if other is not None else (c.diff, short_title(current_title(doc)))

@@ -251,8 +251,7 @@ class AttributionSection(QWidget):
         for widget in self._maps:
             widget.show()
         self.glw.ci.layout.activate()
-        rx0, ry0, rx1, ry1 = result.models[0].attribution.region
-        seen = QRectF(rx0, ry0, rx1 - rx0, ry1 - ry0)  # the maps show what the models saw
+        seen = QRectF(*self.state.view_rect(scale=scale))  # around the box, within what the models saw
         self.views[0][0].setRange(seen, padding=0)
         cell_w = max((self.glw.width() - 4) / 2.0, 40.0)
         self.glw.setFixedHeight(min(max(int(cell_w * seen.height() / seen.width()) + 4, 60), 400))

@@ -32,6 +32,7 @@ from core.base.errors import NLSNError
 from core.image import Image, save_image
 from core.inspection.colours import composite
 from nlsn_gui.qt.host import Host
+from nlsn_gui.qt.wheel import guard_wheel
 from nlsn_gui.qt.inspector.attribution import AttributionSection
 from nlsn_gui.qt.inspector.heatmaps import HeatmapPair
 from nlsn_gui.qt.inspector.legend import Legend, section_title
@@ -129,6 +130,8 @@ class InspectorPanel(QWidget):
             backdrop=lambda: self.state.inspected.backdrop if self.state.inspected else None)
         self.attribution.shown.connect(self._show_overlay)
         content.addWidget(self.attribution)
+        guard_wheel(self, self.seed_box, self.module_box, self.round_box, self.overlay_box, self.opacity_slider,
+                    self.attribution.other_box, self.attribution.region_box, self.attribution.steps_box)
         self._apply_theme()
         self._apply_opacity()
 

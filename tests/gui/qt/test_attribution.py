@@ -60,3 +60,20 @@ def test_attribute_two_models(qtbot, window, tiny_model, tmp_path):
     idle(qtbot, window)
     qtbot.waitUntil(lambda: section.state.result is None, timeout=TIMEOUT)
     assert not section.glw.isVisible()
+
+
+def test_the_wheel_scrolls_the_dock_not_its_combo_boxes(qtbot, window):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication, QComboBox
+
+    box = window.inspector.overlay_box
+    before = box.currentIndex()
+    event = QWheelEvent(QPointF(5, 5), QPointF(5, 5), QPoint(0, 0), QPoint(0, -120), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(box, event)
+    assert box.currentIndex() == before  # not focused: the wheel went to the dock's scroll bar
+    plain = QComboBox()
+    plain.addItems(["a", "b", "c"])
+    QApplication.sendEvent(plain, event)
+    assert plain.currentIndex() == 1  # the same event turns an unguarded combo box
