@@ -120,7 +120,8 @@ class InspectorPanel(QWidget):
         bottom.addWidget(self.overview_button)
         bottom.addStretch(1)
         self.export_button = QPushButton("Export PNG…")
-        self.export_button.setToolTip("Save the compare view with its overlays and this panel as one PNG")
+        self.export_button.setToolTip("Save the overlay shown over the LR image, at the LR's own resolution, "
+                                      "the query pixel marked")
         self.export_button.clicked.connect(self.export_dialog)
         bottom.addWidget(self.export_button)
         content.addLayout(bottom)
