@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from core.base.errors import Cancelled, NLSNError
 from core.base.interrupt import interruptible
-from core.inference.upscaler import as_input, for_inference
+from core.inference.upscaler import as_input, for_inference, out_of_memory
 from core.network import NLSN
 from core.network.foreign import ForeignNet
 
@@ -211,6 +211,11 @@ def local_attribution(
                     progress(i / steps, f"path point {i + 1} of {steps}")
                 value, grad = detect(points[i : i + 1])
                 total += grad[0] * derivatives[i]
+    except (RuntimeError, MemoryError) as err:
+        if not out_of_memory(err):
+            raise
+        raise NLSNError(f"out of memory attributing a {rx1 - rx0}x{ry1 - ry0} LR region on {dev}: let the model "
+                        "see less of the image around the box (--context, or a smaller Region in the app)") from None
     finally:
         for p, flag in zip(model.parameters(), needs_grad):
             p.requires_grad_(flag)

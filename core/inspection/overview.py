@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -109,9 +110,15 @@ def _bucket_stats(capture: ModuleCapture, round_: int) -> tuple[float, float, fl
     return balance, float(p.max()), float(np.sum(sizes == 0))
 
 
-def module_stats(capture: ModuleCapture, *, local_radius: int = DEFAULT_LOCAL_RADIUS) -> list[RoundStats]:
-    """A row per round of ``capture`` and one of the rounds combined (round = ALL_ROUNDS)."""
-    rounds = [_round_queries(capture, r, local_radius) for r in range(capture.n_hashes)]
+def module_stats(capture: ModuleCapture, *, local_radius: int = DEFAULT_LOCAL_RADIUS,
+                 check: Callable[[], None] | None = None) -> list[RoundStats]:
+    """A row per round of ``capture`` and one of the rounds combined (round = ALL_ROUNDS);
+    ``check()`` is called between rounds (it raises to stop)."""
+    rounds = []
+    for r in range(capture.n_hashes):
+        if check is not None:
+            check()
+        rounds.append(_round_queries(capture, r, local_radius))
     m = max(capture.buckets.buckets, 1)
 
     def stats(round_: int, distance, share, buckets) -> RoundStats:
@@ -131,9 +138,11 @@ def module_stats(capture: ModuleCapture, *, local_radius: int = DEFAULT_LOCAL_RA
     return rows
 
 
-def overview_stats(inspection: Inspection, *, local_radius: int = DEFAULT_LOCAL_RADIUS) -> list[RoundStats]:
+def overview_stats(inspection: Inspection, *, local_radius: int = DEFAULT_LOCAL_RADIUS,
+                   check: Callable[[], None] | None = None) -> list[RoundStats]:
     """Every module of an inspected forward: its rounds' rows, then its combined row."""
-    return [row for capture in inspection.modules for row in module_stats(capture, local_radius=local_radius)]
+    return [row for capture in inspection.modules
+            for row in module_stats(capture, local_radius=local_radius, check=check)]
 
 
 CSV_FIELDS = ("module", "body_position", "round", "buckets", "chunk", "balance", "largest_bucket", "empty_buckets",

@@ -46,8 +46,8 @@ def overview_job(inspection: Inspection, *, query: tuple[int, int] | None, stats
         rounds = inspection.modules[0].n_hashes if inspection.modules else 0
         columns = [f"Round {r + 1}" for r in range(rounds)] + (["All rounds"] if query is not None else [])
         rows = [f"Module {cap.index + 1} (body {cap.body_position})" for cap in inspection.modules]
-        return Overview(mode=mode, tiles=tiles, row_titles=rows, column_titles=columns,
-                        stats=stats if stats is not None else overview_stats(inspection), query=query,
+        computed = stats if stats is not None else overview_stats(inspection, check=ctx.check)
+        return Overview(mode=mode, tiles=tiles, row_titles=rows, column_titles=columns, stats=computed, query=query,
                         request=request)
 
     return run

@@ -138,3 +138,14 @@ def test_another_architecture_is_attributed(tmp_path):
     loaded = load_model(save(build("Compact"), tmp_path / "compact.pth"))
     result = local_attribution(loaded.model, _image(16, 16), (8, 8, 8, 8), steps=2)
     assert result.map.shape == (16, 16) and result.map.max() == 1.0
+
+
+def test_out_of_memory_says_what_to_do():
+    from core.base.errors import NLSNError
+
+    class Hungry(Nearest):
+        def forward(self, x, generator=None):
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB")
+
+    with pytest.raises(NLSNError, match="out of memory attributing a 24x20 LR region.*--context"):
+        local_attribution(Hungry(), _image(), (4, 4, 8, 8), steps=2)
