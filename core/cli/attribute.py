@@ -15,10 +15,10 @@ from core.base.fileio import atomic_write
 from core.checkpoints import load_model, resolve_model
 from core.cli.progress import Progress
 from core.eval.compare import simulate_lr
-from core.image import Image, image_tensor, load_image, save_image
+from core.image import Image, display_rgb, image_tensor, load_image, save_image
 from core.inference.devices import select_device
 from core.inspection.attribution import FAR_RADIUS, local_attribution
-from core.inspection.colours import heatmap_rgba
+from core.inspection.colours import composite, dimmed_grey, heatmap_rgba, outline
 
 EXIT_OK = 0
 DISPLAY_DECADES = 3.0
@@ -32,16 +32,23 @@ def parse_box(text: str) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
-def write_map(path: Path, attribution_map: np.ndarray, *, display: str = "log") -> None:
+def write_map(path: Path, result, *, display: str = "log", over: Image | None = None, scale: int = 1) -> None:
     """``.npy``: the float map itself; any image format: the map on the inferno scale, LR-sized
-    (log: the three decades below the maximum, where the far pixels show; linear: as LAM's figures)."""
+    (log: the three decades below the maximum, where the far pixels show; linear: as LAM's
+    figures), over the dimmed LR ``over`` with the box outlined when given."""
     if path.suffix.lower() == ".npy":
         buffer = io.BytesIO()
-        np.save(buffer, attribution_map.astype(np.float32), allow_pickle=False)
+        np.save(buffer, result.map.astype(np.float32), allow_pickle=False)
         atomic_write(path, buffer.getvalue())
         return
-    rgba = heatmap_rgba(attribution_map, scale=display, decades=DISPLAY_DECADES, fade=0.0)
-    save_image(path, Image(np.ascontiguousarray(rgba[..., :3])))
+    if over is None:
+        pixels = heatmap_rgba(result.map, scale=display, decades=DISPLAY_DECADES, fade=0.0)[..., :3]
+    else:
+        x, y, w, h = result.box
+        pixels = composite(dimmed_grey(display_rgb(over)),
+                           heatmap_rgba(result.map, scale=display, decades=DISPLAY_DECADES, fade=1.0))
+        pixels = outline(pixels, x // scale, y // scale, -(-(x + w) // scale), -(-(y + h) // scale))
+    save_image(path, Image(np.ascontiguousarray(pixels)))
 
 
 def cmd_attribute(args: argparse.Namespace) -> int:
@@ -56,7 +63,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
                                progress=lambda fraction, detail: progress.update("attributing", fraction, detail))
     progress.clear()
     out = Path(args.output)
-    write_map(out, result.map, display=args.display)
+    write_map(out, result, display=args.display, over=lr if args.over_lr else None, scale=loaded.scale)
     summary = {"model": loaded.name, "architecture": loaded.architecture, "image": str(args.image),
                "map": str(out), **result.summary()}
     if args.json:

@@ -135,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the map, of the LR size: an image (inferno colours) or .npy (float32, max 1)")
     at.add_argument("--display", choices=["log", "linear"], default="log",
                     help="colours of an image map: log (three decades, the far pixels show; default) or linear")
+    at.add_argument("--over-lr", action="store_true",
+                    help="draw an image map over the dimmed LR, the box outlined (a figure's panel)")
     at.add_argument("--from-hr", action="store_true",
                     help="IMG is an HR image: attribute on its MATLAB-bicubic LR, as Simulate does")
     at.add_argument("--steps", type=int, default=50, metavar="N", help="points on the blur path (default 50, as LAM)")

@@ -149,3 +149,19 @@ def composite(base_rgb: np.ndarray, overlay_rgba: np.ndarray | None, *, opacity:
             if abs(dx) > gap and 0 <= x + dx < w:
                 out[y, x + dx] = (0, 255, 255)
     return out
+
+
+def outline(rgb: np.ndarray, x0: int, y0: int, x1: int, y1: int, colour: tuple[int, int, int] = (0, 255, 255)) -> np.ndarray:
+    """A copy of (H, W, 3) uint8 ``rgb`` with the one-pixel outline of the half-open box
+    [x0, x1) x [y0, y1), clipped to the image (e.g. a LAM's box in LR pixels)."""
+    out = rgb.copy()
+    h, w = out.shape[:2]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    c = np.asarray(colour, dtype=np.uint8)
+    out[y0, x0:x1] = c
+    out[y1 - 1, x0:x1] = c
+    out[y0:y1, x0] = c
+    out[y0:y1, x1 - 1] = c
+    return out

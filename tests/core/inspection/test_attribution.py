@@ -126,6 +126,10 @@ def test_attribute_command(tmp_path, capsys):
     assert "diffusion index" in capsys.readouterr().out
     saved = np.load(tmp_path / "map.npy", allow_pickle=False)
     assert saved.shape == (20, 28) and saved.max() == pytest.approx(1.0)
+    assert main([*args, "-o", str(tmp_path / "over.png"), "--over-lr"]) == 0
+    capsys.readouterr()
+    over = load_image(tmp_path / "over.png").pixels
+    assert over.shape == (20, 28, 3) and tuple(over[4, 4]) == (0, 255, 255) and tuple(over[11, 11]) == (0, 255, 255)
     assert main([*args[:-4], "--box", "100,0,8,8", "-o", str(tmp_path / "x.png")]) == 2
     assert "not inside" in capsys.readouterr().err
     assert main([*args[:-4], "--box", "1,2", "-o", str(tmp_path / "x.png")]) == 2
