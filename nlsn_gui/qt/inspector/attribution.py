@@ -36,6 +36,18 @@ from nlsn_gui.tasks.attribute import Attributed, attribute_job
 BOX_COLOUR = QColor(120, 220, 255)
 
 
+class _FreshComboBox(QComboBox):
+    """A combo box that fills itself again (``refill()``) each time its list is opened."""
+
+    def __init__(self, refill) -> None:
+        super().__init__()
+        self._refill = refill
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt override
+        self._refill()
+        super().showPopup()
+
+
 class AttributionSection(QWidget):
     shown = Signal()  # maps drawn; for tests and screenshots
 
@@ -79,7 +91,7 @@ class AttributionSection(QWidget):
         form.setHorizontalSpacing(8)
         form.setVerticalSpacing(4)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.other_box = QComboBox()
+        self.other_box = _FreshComboBox(self.refresh_models)  # models opened since are listed too
         self.other_box.setToolTip("A second model to attribute the same box for (NLSN or any model the app loads)")
         self.other_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.other_box.setMinimumContentsLength(10)

@@ -77,3 +77,15 @@ def test_the_wheel_scrolls_the_dock_not_its_combo_boxes(qtbot, window):
     plain.addItems(["a", "b", "c"])
     QApplication.sendEvent(plain, event)
     assert plain.currentIndex() == 1  # the same event turns an unguarded combo box
+
+
+def test_a_model_opened_after_inspecting_is_offered(qtbot, window, tiny_model, tmp_path):
+    inspected(qtbot, window, tiny_model, smooth_image(H, W))
+    section = window.inspector.attribution
+    later = save_tiny(tmp_path / "later-x2.safetensors", NLSNConfig(n_feats=8, n_resblocks=2, use_nlsa=False))
+    window.open_model(later)
+    idle(qtbot, window)
+    assert section.other_box.findData(str(later)) < 0  # not yet refilled
+    section.other_box.showPopup()
+    assert section.other_box.findData(str(later)) >= 0
+    section.other_box.hidePopup()
