@@ -8,8 +8,8 @@ from nlsn_gui.tasks.attribute import Attributed
 
 # (label, LR pixels around the box or None for the whole image), in menu order.
 REGIONS: tuple[tuple[str, int | None], ...] = (
-    ("32 px around the box", 32),
-    ("64 px around the box", 64),
+    ("Box + 32 px", 32),
+    ("Box + 64 px", 64),
     ("Whole image", None),
 )
 VIEW_MARGIN = 2.5  # box sizes around the box the maps show first

@@ -101,8 +101,8 @@ class AttributionSection(QWidget):
         self.region_box = QComboBox()
         for label, pixels in REGIONS:
             self.region_box.addItem(label, pixels)
-        self.region_box.setToolTip("The LR pixels the models see: a region around the box is faster; the whole "
-                                   "image lets non-local attention reach everything, as the paper")
+        self.region_box.setToolTip("The LR pixels the models see: the box and 32 or 64 LR pixels around it is "
+                                   "faster; the whole image lets non-local attention reach everything, as the paper")
         row.addWidget(self.region_box, 1)
         steps_label = QLabel("Steps")
         row.addWidget(steps_label)
