@@ -114,12 +114,19 @@ class AttributionSection(QWidget):
         row.addWidget(self.steps_box)
         form.addRow("Region", row)
         buttons = QHBoxLayout()
+        self.box_size = QSpinBox()
+        self.box_size.setRange(4, 128)
+        self.box_size.setSingleStep(4)
+        self.box_size.setSuffix(" px")
+        self.box_size.setValue(self.state.box_size)
+        self.box_size.setToolTip("Side of the output box around the query pixel (16 as the LAM paper)")
+        buttons.addWidget(self.box_size)
         buttons.addStretch(1)
         self.button = QPushButton("Attribute")
-        self.button.setToolTip("Compute the local attribution map of the 16×16 output box around the query pixel")
+        self.button.setToolTip("Compute the local attribution map of the output box around the query pixel")
         self.button.clicked.connect(self.attribute)
         buttons.addWidget(self.button)
-        form.addRow(buttons)
+        form.addRow("Box", buttons)
         return form
 
     def _view(self, col: int, captions: QHBoxLayout):
@@ -205,6 +212,7 @@ class AttributionSection(QWidget):
             self.host.status("Inspect an image and click a query pixel first")
             return
         lr = sel.document.comparison.lr
+        self.state.box_size = self.box_size.value()
         box = self.state.box(query, scale=sel.scale, lr_width=lr.width, lr_height=lr.height)
         models = [model] + ([self.other_box.currentData()] if self.other_box.currentData() else [])
         if self.state.job is not None:

@@ -132,7 +132,8 @@ class InspectorPanel(QWidget):
         self.attribution.shown.connect(self._show_overlay)
         content.addWidget(self.attribution)
         guard_wheel(self, self.seed_box, self.module_box, self.round_box, self.overlay_box, self.opacity_slider,
-                    self.attribution.other_box, self.attribution.region_box, self.attribution.steps_box)
+                    self.attribution.other_box, self.attribution.region_box, self.attribution.steps_box,
+                    self.attribution.box_size)
         self._apply_theme()
         self._apply_opacity()
 

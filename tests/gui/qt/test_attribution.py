@@ -48,12 +48,21 @@ def test_attribute_two_models(qtbot, window, tiny_model, tmp_path):
     assert captions[1].startswith("local-x2") and section.views[1][0].isVisible()
     assert "16×16 at (17, 13)" in section.summary.text() and "3 path points" in section.summary.text()
 
+
     # Over the compare view: the first model's map as the overlay.
     panel.set_overlay("lam")
     item = window.compare.overlays.item("lr")
     assert item is not None and item.image is not None
     np.testing.assert_array_equal(item.image, result.models[0].overlay)
     assert "attribution" in panel.legend.text.text().lower()
+
+    # A smaller box: 8x8 around the same centre.
+    section.box_size.setValue(8)
+    section.set_other(None)
+    with qtbot.waitSignal(section.shown, timeout=TIMEOUT):
+        section.attribute()
+    assert section.state.result.box == (21, 17, 8, 8) and len(section.state.result.models) == 1
+    assert not section.views[1][0].isVisible()
 
     # A new image: the attribution no longer applies.
     window.open_image(Image(smooth_image(H, W, seed=5)), name="other.png")
