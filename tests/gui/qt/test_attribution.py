@@ -48,7 +48,6 @@ def test_attribute_two_models(qtbot, window, tiny_model, tmp_path):
     assert captions[1].startswith("local-x2") and section.views[1][0].isVisible()
     assert "16×16 at (17, 13)" in section.summary.text() and "3 path points" in section.summary.text()
 
-
     # Over the compare view: the first model's map as the overlay.
     panel.set_overlay("lam")
     item = window.compare.overlays.item("lr")
