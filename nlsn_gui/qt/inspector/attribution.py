@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -83,6 +83,9 @@ class AttributionSection(QWidget):
         layout.addLayout(captions)
         layout.addWidget(self._build_colour_bar())
         self._maps = [self.glw, self.colour_bar]
+        self._auto = False  # the maps show the box's surroundings, as opened, until the user zooms or pans
+        for vb, *_items in self.views:
+            vb.sigRangeChangedManually.connect(self._manual)
         self.clear()
 
     def _build_form(self) -> QFormLayout:
@@ -163,6 +166,18 @@ class AttributionSection(QWidget):
         grid.addWidget(low, 1, 0)
         grid.addWidget(high, 1, 1)
         return self.colour_bar
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._auto and self.state.result is not None:
+            QTimer.singleShot(0, self._refit)  # once the maps have their new size (a scroll bar came or went)
+
+    def _refit(self) -> None:
+        if self._auto and self.state.result is not None:
+            self.views[0][0].setRange(QRectF(*self.state.view_rect(scale=self.host.selection().scale)), padding=0)
+
+    def _manual(self, *_args) -> None:
+        self._auto = False
 
     def apply_theme(self, pal: QPalette) -> None:
         self.glw.setBackground(pal.color(QPalette.ColorRole.Window))
@@ -273,6 +288,7 @@ class AttributionSection(QWidget):
         self.glw.ci.layout.activate()
         seen = QRectF(*self.state.view_rect(scale=scale))  # around the box, within what the models saw
         self.views[0][0].setRange(seen, padding=0)
+        self._auto = True
         cell_w = max((self.glw.width() - 4) / 2.0, 40.0)
         self.glw.setFixedHeight(min(max(int(cell_w * seen.height() / seen.width()) + 4, 60), 400))
         legend = np.ascontiguousarray(result.legend)

@@ -324,3 +324,43 @@ def test_shortcut_toggles_the_dock(qtbot, window):
     window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.inspector_dock.isVisible(), timeout=TIMEOUT)
+
+
+def test_heatmaps_fit_the_map_when_the_dock_grows_a_scroll_bar(qtbot, tmp_path):
+    """With the bundled model (four rounds, three modules) the first query makes the dock taller
+    than the window: its scroll bar narrows the maps just after they were fitted, and they fit
+    the whole map again (they showed a range far too wide before); a zoom of the user's is kept."""
+    from core.checkpoints import resolve_model
+    from tests.gui.qt.helpers import make_window
+
+    win = make_window(qtbot, tmp_path, name="big.ini", size=(1600, 1000))
+    try:
+        win.open_model(resolve_model(None, scale=2))
+        idle(qtbot, win)
+        win.mode_box.setCurrentIndex(win.mode_box.findData("simulate"))
+        win.open_image(Image(smooth_image(256, 384)), name="big.png")
+        idle(qtbot, win)
+        win.upscale()
+        idle(qtbot, win)
+        show_inspector(qtbot, win)
+        panel = win.inspector
+        panel.inspect()
+        idle(qtbot, win)
+        qtbot.waitUntil(lambda: panel.state.view is not None, timeout=TIMEOUT)
+        win.compare.pixelClicked.emit("lr", 140.0, 70.0)
+        view_for(qtbot, panel, module=0, round_=0, query=(35, 70))
+        vb = panel.heatmaps.sparse.vb
+
+        def fits() -> bool:
+            (x0, x1), (y0, y1) = vb.viewRange()
+            return (abs(x0) < 0.5 and abs(x1 - 192) < 0.5) or (abs(y0) < 0.5 and abs(y1 - 128) < 0.5)
+
+        qtbot.waitUntil(fits, timeout=TIMEOUT)
+        vb.scaleBy((0.5, 0.5))  # the user zooms in: kept through a resize
+        vb.sigRangeChangedManually.emit(vb.state["mouseEnabled"])
+        size = panel.heatmaps.size()
+        panel.heatmaps.resize(size.width() - 40, size.height())
+        qtbot.wait(50)
+        assert vb.viewRange()[0][1] - vb.viewRange()[0][0] < 0.75 * 192
+    finally:
+        win.worker.shutdown()
