@@ -9,8 +9,9 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from core.checkpoints import load_model  # noqa: E402
-from core.image import Image, image_tensor  # noqa: E402
+from core.image import Image, image_tensor, load_image  # noqa: E402
 from core.inspection.attribution import local_attribution  # noqa: E402
+from core.inspection.colours import composite  # noqa: E402
 from core.network import NLSNConfig  # noqa: E402
 from core.reference.images import smooth_image  # noqa: E402
 from tests.gui.qt.helpers import TIMEOUT, idle, save_tiny  # noqa: E402
@@ -54,6 +55,10 @@ def test_attribute_two_models(qtbot, window, tiny_model, tmp_path):
     assert item is not None and item.image is not None
     np.testing.assert_array_equal(item.image, result.models[0].overlay)
     assert "attribution" in panel.legend.text.text().lower()
+    assert panel.export_png(tmp_path / "lam.png")  # Export PNG…: that overlay over the LR, as a figure
+    want = composite(window.doc.displays["lr"], result.models[0].overlay,
+                     opacity=panel.opacity_slider.value() / 100, mark=panel.state.query)
+    np.testing.assert_array_equal(load_image(tmp_path / "lam.png").pixels, want)
 
     # A smaller box: 8x8 around the same centre.
     section.box_size.setValue(8)
