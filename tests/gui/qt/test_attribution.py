@@ -102,3 +102,17 @@ def test_a_model_opened_after_inspecting_is_offered(qtbot, window, tiny_model, t
     section.other_box.showPopup()
     assert section.other_box.findData(str(later)) >= 0
     section.other_box.hidePopup()
+
+
+def test_cancel_stops_an_attribution(qtbot, window, tiny_model):
+    inspected(qtbot, window, tiny_model, smooth_image(H, W))
+    panel, section = window.inspector, window.inspector.attribution
+    panel.select_query(10, 12)
+    view_for(qtbot, panel, module=0, round_=0, query=(10, 12))
+    section.steps_box.setValue(400)
+    section.attribute()
+    qtbot.waitUntil(lambda: window.worker.busy, timeout=TIMEOUT)
+    assert section.button.text() == "Attributing…" and not section.button.isEnabled()
+    window.cancel()  # Esc
+    qtbot.waitUntil(lambda: section.state.job is None and section.button.isEnabled(), timeout=TIMEOUT)
+    assert section.state.result is None and section.button.text() == "Attribute"
