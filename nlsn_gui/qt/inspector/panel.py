@@ -17,7 +17,6 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -28,11 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.base.errors import NLSNError
-from core.image import Image, save_image
-from core.inspection.colours import composite
 from nlsn_gui.qt.host import Host
 from nlsn_gui.qt.wheel import guard_wheel
+from nlsn_gui.qt.inspector import export as overlay_export
 from nlsn_gui.qt.inspector.attribution import AttributionSection
 from nlsn_gui.qt.inspector.heatmaps import HeatmapPair
 from nlsn_gui.qt.inspector.legend import Legend, section_title
@@ -302,38 +299,13 @@ class InspectorPanel(QWidget):
         return str(self.overlay_box.currentData())
 
     def export_dialog(self) -> None:
-        doc = self.host.selection().document
-        folder = doc.path.parent if doc is not None and doc.path is not None else \
-            Path(str(self.host.settings.value("files/save_dir", str(Path.home()))))
-        path, _ = QFileDialog.getSaveFileName(self, "Export the overlay over the LR image",
-                                              str(folder / self.export_name()), "PNG (*.png)")
-        if path:
-            self.export_png(Path(path))
+        overlay_export.export_dialog(self)
 
     def export_name(self) -> str:
-        doc = self.host.selection().document
-        stem = doc.stem if doc is not None else "inspector"
-        return f"{stem}_{self.overlay_key()}_module{self.module_box.currentIndex() + 1}_round{self.round_box.currentIndex() + 1}.png"
+        return overlay_export.export_name(self)
 
     def export_png(self, path: Path) -> bool:
-        """The overlay in view over the LR image, at the LR's own resolution, with the query pixel
-        marked: a figure's panel, not a screenshot of the widgets."""
-        path = Path(path) if Path(path).suffix.lower() == ".png" else Path(path).with_suffix(".png")
-        doc = self.host.selection().document
-        if doc is None or self.state.view is None:
-            self.host.status("Nothing to export yet: inspect an image first")
-            return False
-        base = doc.displays["lr"]
-        overlay = self._overlay_rgba()
-        try:
-            pixels = composite(base, overlay, opacity=self.opacity_slider.value() / 100, mark=self.state.query)
-            save_image(path, Image(pixels))
-        except (NLSNError, ValueError) as err:
-            self.host.error(f"could not export {path.name}: {err}")
-            return False
-        self.host.settings.setValue("files/save_dir", str(path.parent))
-        self.host.status(f"Exported {path} ({pixels.shape[1]}×{pixels.shape[0]}, the LR image's own size)")
-        return True
+        return overlay_export.export_png(self, path)
 
     # ------------------------------------------------------------------ views
 
@@ -408,7 +380,7 @@ class InspectorPanel(QWidget):
         if not st.active or st.inspection is None:
             compare.overlays.clear()
             return
-        compare.overlays.set(self._overlay_rgba(), keys=OVERLAY_PANELS, scale=st.inspection.scale,
+        compare.overlays.set(self.overlay_rgba(), keys=OVERLAY_PANELS, scale=st.inspection.scale,
                              opacity=self.opacity_slider.value() / 100.0)
         marker = st.marker()
         if marker is None:
@@ -416,7 +388,8 @@ class InspectorPanel(QWidget):
         else:
             compare.overlays.set_marker(*marker)
 
-    def _overlay_rgba(self):
+    def overlay_rgba(self):
+        """The overlay shown over the LR and NLSN panels: (H, W, 4) uint8, or None."""
         key = self.overlay_key()
         return self.attribution.state.overlay() if key == "lam" else self.state.overlay_rgba(key)
 
