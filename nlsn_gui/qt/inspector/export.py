@@ -36,13 +36,21 @@ def export_png(panel, path: Path) -> bool:
     if doc is None or panel.state.view is None:
         panel.host.status("Nothing to export yet: inspect an image first")
         return False
+    pixels = composite(doc.displays["lr"], panel.overlay_rgba(), opacity=panel.opacity_slider.value() / 100,
+                       mark=panel.state.query)
+    return save_png(panel.host, path, pixels,
+                    done=f"Exported {path} ({pixels.shape[1]}×{pixels.shape[0]}, the LR image's own size)")
+
+
+def save_png(host, path: Path, pixels, *, done: str) -> bool:
+    """Write (H, W, 3) uint8 ``pixels`` to ``path`` (a .png), remember its folder, say ``done``;
+    a failure is reported, never raised."""
+    path = Path(path) if Path(path).suffix.lower() == ".png" else Path(path).with_suffix(".png")
     try:
-        pixels = composite(doc.displays["lr"], panel.overlay_rgba(), opacity=panel.opacity_slider.value() / 100,
-                           mark=panel.state.query)
         save_image(path, Image(pixels))
     except (NLSNError, ValueError) as err:
-        panel.host.error(f"could not export {path.name}: {err}")
+        host.error(f"could not save {path.name}: {err}")
         return False
-    panel.host.settings.setValue("files/save_dir", str(path.parent))
-    panel.host.status(f"Exported {path} ({pixels.shape[1]}×{pixels.shape[0]}, the LR image's own size)")
+    host.settings.setValue("files/save_dir", str(path.parent))
+    host.status(done)
     return True

@@ -28,13 +28,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from core.base.errors import NLSNError
 from core.base.fileio import atomic_write, os_error_reason
-from core.image import Image, save_image
 from core.inspection.colours import composite
 from core.inspection.overview import small_multiples
 from nlsn_gui.qt.compare.overlays import Marker, rgba_image_item, set_rgba
 from nlsn_gui.qt.host import Host
+from nlsn_gui.qt.inspector.export import save_png
 from nlsn_gui.state.jobs import Job
 from nlsn_gui.state.overview import COLUMNS, TOOLTIPS, OverviewState
 from nlsn_gui.tasks.overview import Overview, overview_job
@@ -259,11 +258,4 @@ class OverviewDialog(QDialog):
         tiles = ov.tiles
         if ov.mode == "query" and inspected is not None:
             tiles = [[composite(inspected.backdrop, t, mark=ov.query) for t in row] for row in tiles]
-        try:
-            save_image(path, Image(small_multiples(tiles)))
-        except (NLSNError, ValueError) as err:
-            self.host.error(f"could not save {path.name}: {err}")
-            return False
-        self.host.settings.setValue("files/save_dir", str(path.parent))
-        self.host.status(f"Saved the small multiples to {path}")
-        return True
+        return save_png(self.host, path, small_multiples(tiles), done=f"Saved the small multiples to {path}")
