@@ -108,6 +108,13 @@ def heatmap_rgba(
     return out
 
 
+def log_colour_bar(*, vmax: float = 1.0, decades: float = 3.0, width: int = 256) -> np.ndarray:
+    """(1, width, 4) uint8 opaque colour bar of :func:`heatmap_rgba`'s log scale: from
+    ``vmax * 10**-decades`` (left) to ``vmax`` (right), for a legend."""
+    ramp = vmax * 10.0 ** np.linspace(-float(decades), 0.0, width)[None, :]  # (1, width)
+    return heatmap_rgba(ramp, vmax=vmax, scale="log", decades=decades, fade=0.0)
+
+
 def mask_rgba(mask: np.ndarray, colour: tuple[int, int, int], alpha: int = 255) -> np.ndarray:
     """(H, W, 4) uint8: ``colour`` where ``mask`` is true, transparent elsewhere."""
     mask = np.asarray(mask, dtype=bool)

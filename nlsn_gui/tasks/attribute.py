@@ -12,7 +12,7 @@ import numpy as np
 
 from core.image import Image, image_tensor
 from core.inspection.attribution import Attribution, Box, local_attribution
-from core.inspection.colours import heatmap_rgba
+from core.inspection.colours import heatmap_rgba, log_colour_bar
 
 # The maps on a log scale: three decades below the maximum show how far the dependence reaches.
 LAM_SCALE = {"scale": "log", "decades": 3.0}
@@ -55,8 +55,7 @@ def attribute_job(image: Image, *, models: list[str], box: Box, scale: int, devi
             done.append(ModelAttribution(
                 path=str(path), name=loaded.name, attribution=result,
                 overlay=heatmap_rgba(result.map, **LAM_SCALE, fade=1.0)))
-        ramp = 10.0 ** np.linspace(-LAM_SCALE["decades"], 0.0, 256)[None, :]  # (1, 256)
-        return Attributed(box=box, models=done, legend=heatmap_rgba(ramp, **LAM_SCALE, fade=0.0),
+        return Attributed(box=box, models=done, legend=log_colour_bar(decades=LAM_SCALE["decades"]),
                           generation=generation, request=request)
 
     return run

@@ -36,6 +36,7 @@ from core.inspection import (
     local_window,
     log_axis,
     log_axis_ticks,
+    log_colour_bar,
     mask_rgba,
     query_attention,
     round_rows,
@@ -151,13 +152,12 @@ def view_job(inspection: Inspection, previous: Inspection | None, *, module: int
                 "combined": heat(q.combined),
                 "dense": heat(dense),
             }
-            ramp = vmax * 10.0 ** np.linspace(-HEAT_SCALE["decades"], 0.0, 256)[None, :]  # (1, 256)
             view.query = QueryView(
                 y=y, x=x, q=q, dense=dense, rows=round_rows(cap, q),
                 sparse_stats=attention_stats(q.combined, y, x), dense_stats=attention_stats(dense, y, x),
                 coverage=dense_coverage(q, dense),
                 window=local_window(y, x, DEFAULT_LOCAL_RADIUS, cap.height, cap.width),
-                vmax=vmax, overlays=overlays, legend=heatmap_rgba(ramp, vmax=vmax, **{**HEAT_SCALE, "fade": 0.0}),
+                vmax=vmax, overlays=overlays, legend=log_colour_bar(vmax=vmax, decades=HEAT_SCALE["decades"]),
             )
         return view
 

@@ -382,6 +382,16 @@ def test_heatmap_rgba():
         normalise_weights(w, scale="cubic")
 
 
+def test_log_colour_bar_runs_the_scale_from_its_bottom_to_its_top():
+    from core.inspection import log_colour_bar
+
+    bar = log_colour_bar(vmax=0.02, decades=3.0)
+    assert bar.shape == (1, 256, 4) and np.all(bar[..., 3] == 255)  # opaque, for a legend
+    assert tuple(bar[0, 0, :3]) == tuple(inferno_table()[0]) and tuple(bar[0, -1, :3]) == tuple(inferno_table()[-1])
+    ramp = 0.02 * 10.0 ** np.linspace(-3.0, 0.0, 256)[None, :]
+    np.testing.assert_array_equal(bar, heatmap_rgba(ramp, vmax=0.02, fade=0.0))
+
+
 def test_mask_and_backdrop():
     mask = np.array([[True, False], [False, True]])
     out = mask_rgba(mask, (10, 20, 30), alpha=180)
