@@ -9,11 +9,9 @@ from pathlib import Path
 
 from core.base.errors import NLSNError
 from core.base.fileio import atomic_write
-from core.checkpoints import load_model, resolve_model
-from core.eval.compare import simulate_lr
-from core.image import Image, image_tensor, load_image, save_image
+from core.cli.models import model_and_lr
+from core.image import Image, display_rgb, image_tensor, save_image
 from core.inference.devices import select_device
-from core.image import display_rgb
 from core.inspection import bucket_map, colourise_buckets, dimmed_grey, heatmap_rgba, inspect, query_attention
 from core.inspection.colours import composite
 from core.inspection.overview import ALL_ROUNDS, overview_stats, small_multiples, stats_csv
@@ -47,10 +45,8 @@ def grid(inspection, query: tuple[int, int] | None, backdrop):
 
 
 def cmd_attention(args: argparse.Namespace) -> int:
-    loaded = load_model(resolve_model(args.model, scale=2))
+    loaded, lr = model_and_lr(args)
     loaded.require_nlsn("the attention overview")
-    image = load_image(Path(args.image))
-    lr = simulate_lr(image, loaded.scale)[0] if args.from_hr else image
     query = _query(args.query)
     if query is not None and not (0 <= query[0] < lr.height and 0 <= query[1] < lr.width):
         raise NLSNError(f"--query {args.query} is outside the {lr.width}x{lr.height} LR image")

@@ -12,10 +12,9 @@ import numpy as np
 
 from core.base.errors import NLSNError
 from core.base.fileio import atomic_write
-from core.checkpoints import load_model, resolve_model
+from core.cli.models import model_and_lr
 from core.cli.progress import Progress
-from core.eval.compare import simulate_lr
-from core.image import Image, display_rgb, image_tensor, load_image, save_image
+from core.image import Image, display_rgb, image_tensor, save_image
 from core.inference.devices import select_device
 from core.inspection.attribution import FAR_RADIUS, local_attribution
 from core.inspection.colours import composite, dimmed_grey, heatmap_rgba, outline
@@ -53,9 +52,7 @@ def write_map(path: Path, result, *, display: str = "log", over: Image | None = 
 
 def cmd_attribute(args: argparse.Namespace) -> int:
     box = parse_box(args.box)
-    loaded = load_model(resolve_model(args.model, scale=2))
-    image = load_image(Path(args.image))
-    lr = simulate_lr(image, loaded.scale)[0] if args.from_hr else image
+    loaded, lr = model_and_lr(args)
     device = select_device(args.device)
     progress = Progress()
     result = local_attribution(loaded.model, image_tensor(lr), box, steps=args.steps, sigma=args.sigma,

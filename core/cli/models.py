@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from core.base.errors import NLSNError
 from core.checkpoints import LoadedModel, load_model, resolve_model, write_average
@@ -43,3 +44,14 @@ def make_upscaler(args: argparse.Namespace, loaded: LoadedModel, *, rounds: int 
         raise NLSNError("--memory must be a positive number of GiB")
     return Upscaler(loaded.model, device=args.device, half=args.half, precision=args.precision,
                     memory_budget=budget, tile=args.tile, rounds=rounds, chunk=chunk)
+
+
+def model_and_lr(args: argparse.Namespace):
+    """(LoadedModel, LR Image) of ``--model`` and ``--image`` (``--from-hr``: the image is HR and
+    its LR is made as Simulate makes it, for the model's scale)."""
+    from core.eval.compare import simulate_lr
+    from core.image import load_image
+
+    loaded = load_model(resolve_model(args.model, scale=2))
+    image = load_image(Path(args.image))
+    return loaded, simulate_lr(image, loaded.scale)[0] if args.from_hr else image

@@ -24,6 +24,16 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     memory.add_argument("--tile", type=int, metavar="PX", help="tiles of at most PX x PX LR pixels (default: whole image)")
 
 
+def add_image_options(p: argparse.ArgumentParser, *, model: str) -> None:
+    """--model, --image, --from-hr, --device and --seed of the commands that study one image."""
+    p.add_argument("--model", metavar="NAME_OR_PATH", help=f"{model} (default: the bundled x2)")
+    p.add_argument("--image", required=True, metavar="IMG", help="the LR image (with --from-hr: an HR image)")
+    p.add_argument("--from-hr", action="store_true",
+                   help="IMG is an HR image: use its MATLAB-bicubic LR, as Simulate does")
+    p.add_argument("--device", default="auto", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--seed", type=int, default=0, help="seed of the LSH rotations (default 0)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nlsn", description="Image super-resolution with NLSN (Non-Local Sparse Network)."
@@ -127,8 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     at = sub.add_parser("attribute", help="local attribution map (LAM) of an output box: the LR pixels it depends "
                                           "on, and their diffusion index")
-    at.add_argument("--model", metavar="NAME_OR_PATH", help="any model the app loads (default: the bundled x2)")
-    at.add_argument("--image", required=True, metavar="IMG", help="the LR image (with --from-hr: an HR image)")
+    add_image_options(at, model="any model the app loads")
     at.add_argument("--box", required=True, metavar="X,Y,W,H",
                     help="the output patch, in output pixels (LAM's default: 16x16)")
     at.add_argument("-o", "--output", required=True, metavar="MAP",
@@ -137,31 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
                     help="colours of an image map: log (three decades, the far pixels show; default) or linear")
     at.add_argument("--over-lr", action="store_true",
                     help="draw an image map over the dimmed LR, the box outlined (a figure's panel)")
-    at.add_argument("--from-hr", action="store_true",
-                    help="IMG is an HR image: attribute on its MATLAB-bicubic LR, as Simulate does")
     at.add_argument("--steps", type=int, default=50, metavar="N", help="points on the blur path (default 50, as LAM)")
     at.add_argument("--sigma", type=float, default=1.2, help="blur of the path's baseline (default 1.2, as LAM)")
     at.add_argument("--kernel", type=int, default=9, metavar="PX", help="blur kernel size, odd (default 9, as LAM)")
     at.add_argument("--context", type=int, metavar="PX",
                     help="the model sees only the LR pixels within PX of the box (faster; default: the whole image)")
-    at.add_argument("--device", default="auto", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps")
-    at.add_argument("--seed", type=int, default=0, help="seed of the LSH rotations (default 0)")
     at.add_argument("--json", action="store_true", help="print one JSON object: diffusion_index, gini, box, "
                     "detector, completeness, seconds")
     at.set_defaults(run=("core.cli.attribute", "cmd_attribute"))
 
     an = sub.add_parser("attention", help="the sparse attention of a whole image: per module and hash round, bucket "
                                           "balance, attended distance, non-local share (CSV, small multiples)")
-    an.add_argument("--model", metavar="NAME_OR_PATH", help="an NLSN model (default: the bundled x2)")
-    an.add_argument("--image", required=True, metavar="IMG", help="the LR image (with --from-hr: an HR image)")
-    an.add_argument("--from-hr", action="store_true", help="IMG is an HR image: use its MATLAB-bicubic LR")
+    add_image_options(an, model="an NLSN model")
     an.add_argument("--csv", metavar="FILE", help="write the statistics as CSV (a row per module and round, "
                     "round 'all': combined)")
     an.add_argument("--grid", metavar="PNG", help="write modules x rounds small multiples: the bucket maps, or "
                     "with --query that pixel's attention per round and combined")
     an.add_argument("--query", metavar="X,Y", help="a query pixel (LR) for --grid")
-    an.add_argument("--device", default="auto", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps")
-    an.add_argument("--seed", type=int, default=0, help="seed of the LSH rotations (default 0)")
     an.add_argument("--json", action="store_true", help="print one JSON object: {\"rows\": [...]} with the CSV's "
                     "columns")
     an.set_defaults(run=("core.cli.attention", "cmd_attention"))

@@ -92,6 +92,9 @@ def test_attention_command(tmp_path, capsys):
     assert main([*base, "--grid", str(tmp_path / "q.png"), "--query", "5,4"]) == 0
     assert "non-local" in capsys.readouterr().out
     assert load_image(tmp_path / "q.png").pixels.shape[1] == 4 * 18 + 3 * 2  # rounds and combined
+    save_image(tmp_path / "hr.png", Image((np.random.default_rng(1).random((36, 40, 3)) * 255).astype(np.uint8)))
+    assert main([*base[:-1], str(tmp_path / "hr.png"), "--from-hr", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["size"] == [20, 18]  # its x2 LR, as Simulate makes it
     assert main([*base, "--query", "99,4", "--grid", str(tmp_path / "x.png")]) == 2
     assert "outside" in capsys.readouterr().err
 
