@@ -8,15 +8,13 @@ numbers and colours come from :mod:`nlsn_gui.tasks.attribute`.
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGraphicsRectItem,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -28,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from nlsn_gui.qt.compare.overlays import cosmetic_pen, rgba_image_item, set_rgba
 from nlsn_gui.qt.host import Host
-from nlsn_gui.qt.inspector.legend import section_title
+from nlsn_gui.qt.inspector.legend import ColourBar, section_title
 from nlsn_gui.state.attribution import HINT, REGIONS, AttributionState
 from nlsn_gui.state.jobs import Job
 from nlsn_gui.tasks.attribute import Attributed, attribute_job
@@ -81,7 +79,8 @@ class AttributionSection(QWidget):
         self.views[1][0].setYLink(self.views[0][0])
         layout.addWidget(self.glw)
         layout.addLayout(captions)
-        layout.addWidget(self._build_colour_bar())
+        self.colour_bar = ColourBar(low="10⁻³ of the maximum", high="maximum")
+        layout.addWidget(self.colour_bar)
         self._maps = [self.glw, self.colour_bar]
         self._auto = False  # the maps show the box's surroundings, as opened, until the user zooms or pans
         for vb, *_items in self.views:
@@ -150,22 +149,6 @@ class AttributionSection(QWidget):
                            "Far: the share of the attribution more than 3 LR pixels from the box")
         captions.addWidget(caption, 1)
         return vb, backdrop, heat, box, caption
-
-    def _build_colour_bar(self) -> QWidget:
-        self.colour_bar = QWidget()
-        grid = QGridLayout(self.colour_bar)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setVerticalSpacing(2)
-        self.bar_image = QLabel()
-        self.bar_image.setFixedHeight(12)
-        self.bar_image.setScaledContents(True)
-        self.bar_image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        low, high = QLabel("10⁻³ of the maximum"), QLabel("maximum")
-        high.setAlignment(Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.bar_image, 0, 0, 1, 2)
-        grid.addWidget(low, 1, 0)
-        grid.addWidget(high, 1, 1)
-        return self.colour_bar
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
@@ -291,9 +274,7 @@ class AttributionSection(QWidget):
         self._auto = True
         cell_w = max((self.glw.width() - 4) / 2.0, 40.0)
         self.glw.setFixedHeight(min(max(int(cell_w * seen.height() / seen.width()) + 4, 60), 400))
-        legend = np.ascontiguousarray(result.legend)
-        image = QImage(legend.data, legend.shape[1], legend.shape[0], legend.strides[0], QImage.Format.Format_RGBA8888)
-        self.bar_image.setPixmap(QPixmap.fromImage(image.copy()))
+        self.colour_bar.show_bar(result.legend)
         self.summary.setText(self.state.summary())
         self.summary.show()
         self.shown.emit()

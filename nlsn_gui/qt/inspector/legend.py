@@ -22,6 +22,34 @@ def section_title(text: str) -> QLabel:
     return label
 
 
+class ColourBar(QWidget):
+    """A colour bar (a (1, N, 4) uint8 ramp) with the values of its two ends under it."""
+
+    def __init__(self, parent: QWidget | None = None, *, low: str = "", high: str = "") -> None:
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(2)
+        self.image = QLabel()
+        self.image.setFixedHeight(14)
+        self.image.setScaledContents(True)
+        self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.low, self.high = QLabel(low), QLabel(high)
+        self.high.setAlignment(Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.image, 0, 0, 1, 2)
+        grid.addWidget(self.low, 1, 0)
+        grid.addWidget(self.high, 1, 1)
+
+    def show_bar(self, rgba: np.ndarray, *, low: str | None = None, high: str | None = None) -> None:
+        ramp = np.ascontiguousarray(rgba)
+        qimage = QImage(ramp.data, ramp.shape[1], ramp.shape[0], ramp.strides[0], QImage.Format.Format_RGBA8888)
+        self.image.setPixmap(QPixmap.fromImage(qimage.copy()))
+        if low is not None:
+            self.low.setText(low)
+        if high is not None:
+            self.high.setText(high)
+
+
 class Legend(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,19 +95,7 @@ class Legend(QWidget):
         self.stack.addWidget(self.bars_page)
 
     def _build_colour_bar(self) -> None:
-        self.colour_bar = QWidget()
-        grid = QGridLayout(self.colour_bar)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setVerticalSpacing(2)
-        self.colour_bar_image = QLabel()
-        self.colour_bar_image.setFixedHeight(14)
-        self.colour_bar_image.setScaledContents(True)
-        self.colour_bar_image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.colour_bar_low, self.colour_bar_high = QLabel(""), QLabel("")
-        self.colour_bar_high.setAlignment(Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.colour_bar_image, 0, 0, 1, 2)
-        grid.addWidget(self.colour_bar_low, 1, 0)
-        grid.addWidget(self.colour_bar_high, 1, 1)
+        self.colour_bar = ColourBar()
         self.stack.addWidget(self.colour_bar)
 
     def apply_theme(self, pal: QPalette) -> None:
@@ -126,12 +142,7 @@ class Legend(QWidget):
     def _show_colour_bar(self, qv: QueryView) -> None:
         self.title.setText("Attention weight (log scale)")
         self.title.setToolTip("One scale for every attention map of this query: sparse per round, combined and dense")
-        legend = np.ascontiguousarray(qv.legend)
-        qimage = QImage(legend.data, legend.shape[1], legend.shape[0], legend.strides[0],
-                        QImage.Format.Format_RGBA8888).copy()
-        self.colour_bar_image.setPixmap(QPixmap.fromImage(qimage))
-        self.colour_bar_low.setText(f"≤ {qv.vmax * 1e-3:.2g}")
-        self.colour_bar_high.setText(f"{qv.vmax:.3g}")
+        self.colour_bar.show_bar(qv.legend, low=f"≤ {qv.vmax * 1e-3:.2g}", high=f"{qv.vmax:.3g}")
         self.stack.setCurrentWidget(self.colour_bar)
 
     def _show_bars(self, view: ModuleView) -> None:

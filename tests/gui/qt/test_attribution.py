@@ -48,6 +48,7 @@ def test_attribute_two_models(qtbot, window, tiny_model, tmp_path):
     assert captions[0].startswith("tiny-x2") and f"DI {result.models[0].attribution.diffusion_index:.2f}" in captions[0]
     assert captions[1].startswith("local-x2") and section.views[1][0].isVisible()
     assert "16×16 at (17, 13)" in section.summary.text() and "3 path points" in section.summary.text()
+    assert section.colour_bar.isVisible() and section.colour_bar.image.pixmap().width() == 256
 
     # Over the compare view: the first model's map as the overlay.
     panel.set_overlay("lam")

@@ -180,6 +180,8 @@ def test_click_queries_the_pixel(qtbot, window, tiny_model):
             np.testing.assert_array_equal(window.compare.overlays.item(panel_key).image, rgba)
         assert panel.minimumSizeHint().width() <= 340  # fits the dock: nothing is cut off
     assert panel.legend.stack.currentWidget() is panel.legend.colour_bar  # last one: an attention map
+    assert panel.legend.colour_bar.high.text() == f"{view.query.vmax:.3g}"
+    assert panel.legend.colour_bar.image.pixmap().width() == 256
 
     # The marker sits on the LR pixel's block in every panel.
     for key in window.compare.panel_keys():
