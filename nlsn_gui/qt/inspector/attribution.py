@@ -9,7 +9,7 @@ numbers and colours come from :mod:`nlsn_gui.tasks.attribute`.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from nlsn_gui.qt.compare.overlays import cosmetic_pen, rgba_image_item, set_rgba
 from nlsn_gui.qt.host import Host
+from nlsn_gui.qt.inspector.fitting import KeptFit
 from nlsn_gui.qt.inspector.legend import ColourBar, section_title
 from nlsn_gui.state.attribution import HINT, REGIONS, AttributionState
 from nlsn_gui.state.jobs import Job
@@ -82,9 +83,7 @@ class AttributionSection(QWidget):
         self.colour_bar = ColourBar(low="10⁻³ of the maximum", high="maximum")
         layout.addWidget(self.colour_bar)
         self._maps = [self.glw, self.colour_bar]
-        self._auto = False  # the maps show the box's surroundings, as opened, until the user zooms or pans
-        for vb, *_items in self.views:
-            vb.sigRangeChangedManually.connect(self._manual)
+        self.kept = KeptFit(*(vb for vb, *_items in self.views))  # the box's surroundings, until the user moves
         self.clear()
 
     def _build_form(self) -> QFormLayout:
@@ -152,15 +151,7 @@ class AttributionSection(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
-        if self._auto and self.state.result is not None:
-            QTimer.singleShot(0, self._refit)  # once the maps have their new size (a scroll bar came or went)
-
-    def _refit(self) -> None:
-        if self._auto and self.state.result is not None:
-            self.views[0][0].setRange(QRectF(*self.state.view_rect(scale=self.host.selection().scale)), padding=0)
-
-    def _manual(self, *_args) -> None:
-        self._auto = False
+        self.kept.resized()
 
     def apply_theme(self, pal: QPalette) -> None:
         self.glw.setBackground(pal.color(QPalette.ColorRole.Window))
@@ -270,8 +261,7 @@ class AttributionSection(QWidget):
             widget.show()
         self.glw.ci.layout.activate()
         seen = QRectF(*self.state.view_rect(scale=scale))  # around the box, within what the models saw
-        self.views[0][0].setRange(seen, padding=0)
-        self._auto = True
+        self.kept.fit(seen)
         cell_w = max((self.glw.width() - 4) / 2.0, 40.0)
         self.glw.setFixedHeight(min(max(int(cell_w * seen.height() / seen.width()) + 4, 60), 400))
         self.colour_bar.show_bar(result.legend)

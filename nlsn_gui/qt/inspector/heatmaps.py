@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from nlsn_gui.qt.compare.overlays import Marker, cosmetic_pen, rgba_image_item, set_rgba
+from nlsn_gui.qt.inspector.fitting import KeptFit
 from nlsn_gui.tasks.inspect import QueryView
 
 
@@ -57,9 +58,7 @@ class HeatmapPair(QWidget):
         layout.addLayout(captions)
         self._size: tuple[int, int] | None = None  # (H, W) of the LR map
         self._fitted = False
-        self._auto = False  # the views show the whole map, as fitted, until the user zooms or pans
-        self.sparse.vb.sigRangeChangedManually.connect(self._manual)
-        self.dense.vb.sigRangeChangedManually.connect(self._manual)
+        self.kept = KeptFit(self.sparse.vb, self.dense.vb)  # the whole map, until the user zooms or pans
 
     def _view(self, title: str, col: int, captions: QHBoxLayout) -> HeatView:
         label = self.glw.addLabel(title, row=0, col=col)
@@ -117,8 +116,8 @@ class HeatmapPair(QWidget):
         if not self._fitted:
             self.fit_height()
             self.glw.ci.layout.activate()
-            self.sparse.vb.setRange(rect, padding=0)
-            self._fitted = self._auto = True
+            self.kept.fit(rect)
+            self._fitted = True
         for view, rgba in ((self.sparse, qv.overlays["combined"]), (self.dense, qv.overlays["dense"])):
             set_rgba(view.heat, rgba, rect)
             view.window.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
@@ -150,18 +149,7 @@ class HeatmapPair(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self.fit_height()
-        if self._auto and self._size is not None:
-            # Resized after the fit (e.g. the dock's scroll bar came): fit again once the views have
-            # their new size, unless the user has zoomed or panned since.
-            QTimer.singleShot(0, self._refit)
-
-    def _refit(self) -> None:
-        if self._auto and self._size is not None:
-            h, w = self._size
-            self.sparse.vb.setRange(QRectF(0, 0, w, h), padding=0)
-
-    def _manual(self, *_args) -> None:
-        self._auto = False
+        self.kept.resized()
 
     def _on_clicked(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or self._size is None:
