@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -27,7 +26,8 @@ from PySide6.QtWidgets import (
 from nlsn_gui.qt.compare.overlays import cosmetic_pen, rgba_image_item, set_rgba
 from nlsn_gui.qt.host import Host
 from nlsn_gui.qt.inspector.fitting import KeptFit
-from nlsn_gui.qt.inspector.legend import ColourBar, section_title
+from nlsn_gui.qt.inspector.legend import ColourBar
+from nlsn_gui.qt.inspector.widgets import compact_form, section_title, small_maps
 from nlsn_gui.state.attribution import HINT, REGIONS, AttributionState
 from nlsn_gui.state.jobs import Job
 from nlsn_gui.tasks.attribute import Attributed, attribute_job
@@ -67,12 +67,7 @@ class AttributionSection(QWidget):
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
-        self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        self.glw.ci.layout.setContentsMargins(0, 0, 0, 0)
-        self.glw.ci.layout.setSpacing(4)
-        self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.glw.setFixedHeight(150)
+        self.glw = small_maps(150)
         captions = QHBoxLayout()
         captions.setSpacing(8)
         self.views = [self._view(col, captions) for col in range(2)]
@@ -87,11 +82,7 @@ class AttributionSection(QWidget):
         self.clear()
 
     def _build_form(self) -> QFormLayout:
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.setHorizontalSpacing(8)
-        form.setVerticalSpacing(4)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form = compact_form()
         self.other_box = _FreshComboBox(self.refresh_models)  # models opened since are listed too
         self.other_box.setToolTip("A second model to attribute the same box for (NLSN or any model the app loads)")
         self.other_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)

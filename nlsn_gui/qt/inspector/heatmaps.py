@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from nlsn_gui.qt.compare.overlays import Marker, cosmetic_pen, rgba_image_item, set_rgba
 from nlsn_gui.qt.inspector.fitting import KeptFit
+from nlsn_gui.qt.inspector.widgets import small_maps
 from nlsn_gui.tasks.inspect import QueryView
 
 
@@ -38,12 +39,7 @@ class HeatmapPair(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        self.glw.ci.layout.setContentsMargins(0, 0, 0, 0)
-        self.glw.ci.layout.setSpacing(4)
-        self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.glw.setFixedHeight(160)
+        self.glw = small_maps(160)
         self.glw.scene().sigMouseClicked.connect(self._on_clicked)
         captions = QHBoxLayout()
         captions.setSpacing(8)

@@ -9,17 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPalette, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
+from nlsn_gui.qt.inspector.widgets import section_title
 from nlsn_gui.tasks.inspect import ATTENDED_COLOUR, SHARED_COLOUR, ModuleView, QueryView
-
-
-def section_title(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)  # a long title must not widen the dock
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    label.setContentsMargins(0, 4, 0, 0)
-    return label
 
 
 class ColourBar(QWidget):

@@ -32,7 +32,8 @@ from nlsn_gui.qt.wheel import guard_wheel
 from nlsn_gui.qt.inspector import export as overlay_export
 from nlsn_gui.qt.inspector.attribution import AttributionSection
 from nlsn_gui.qt.inspector.heatmaps import HeatmapPair
-from nlsn_gui.qt.inspector.legend import Legend, section_title
+from nlsn_gui.qt.inspector.legend import Legend
+from nlsn_gui.qt.inspector.widgets import compact_form, section_title
 from nlsn_gui.qt.inspector.numbers import QueryNumbers
 from nlsn_gui.qt.inspector.overview import OverviewDialog
 from nlsn_gui.state.inspector import CLICK_HINT, HINT, OVERLAY_PANELS, OVERLAYS, InspectorState
@@ -135,11 +136,7 @@ class InspectorPanel(QWidget):
         self._apply_opacity()
 
     def _build_form(self) -> QFormLayout:
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.setHorizontalSpacing(8)
-        form.setVerticalSpacing(4)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form = compact_form()
         pick = QHBoxLayout()
         pick.setSpacing(6)
         self.module_box = QComboBox()
