@@ -22,7 +22,6 @@ import sys
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
 _LARGEST = 2**31 - 1
 
 
@@ -49,20 +48,6 @@ def keep_freed_memory() -> bool:
     if libc is None:
         return False
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, _LARGEST)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, _LARGEST))
-
-
-def share_one_arena() -> bool:
-    """Let every thread created from now on allocate from glibc's main arena (process-wide).
-
-    A thread gets an arena of its own at its first allocation; such an arena grows in heaps of at
-    most 64 MiB, so any larger block (an attention map, a feature map of a large image) is mmapped
-    and page-faulted in again on every use, however :func:`keep_freed_memory` is set. The app's
-    computations run on worker threads: call this before they start. Measured
-    (``benchmarks/worker_arena.py``, docs/performance.md): a whole-image ×2 upscale of 300×300 on a
-    worker thread 5.06 s with an arena of its own, 4.53 s with the main arena (4.06 s on the main
-    thread); 400×400: 6.95 s and 6.48 s. True when it took effect."""
-    libc = _libc()
-    return libc is not None and bool(libc.mallopt(_M_ARENA_MAX, 1))
 
 
 def release_free_memory() -> bool:

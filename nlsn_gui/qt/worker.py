@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from core.base.allocator import release_free_memory, share_one_arena
+from core.base.allocator import release_free_memory
 from core.base.errors import Cancelled, NLSNError
 from nlsn_gui.tasks.models import ModelCache
 
@@ -166,7 +166,6 @@ class WorkerThread(QObject):
         self._idle.setInterval(RELEASE_MEMORY_AFTER_IDLE_MS)
         self._idle.timeout.connect(self._release_memory)
         self._threads: list[QThread] = []
-        share_one_arena()  # before the threads allocate: large blocks are not mmapped anew each time
         self.worker = self._start("nlsn-worker")  # the device: every computation
         self.files = self._start("nlsn-files")  # reading and writing images
 

@@ -78,7 +78,7 @@ class AttributionSection(QWidget):
         self.colour_bar = ColourBar(low="10⁻³ of the maximum", high="maximum")
         layout.addWidget(self.colour_bar)
         self._maps = [self.glw, self.colour_bar]
-        self.kept = KeptFit(*(vb for vb, *_items in self.views))  # the box's surroundings, until the user moves
+        self.kept = KeptFit(self, *(vb for vb, *_items in self.views))  # the box's surroundings, until the user moves
         self.clear()
 
     def _build_form(self) -> QFormLayout:

@@ -54,7 +54,7 @@ class HeatmapPair(QWidget):
         layout.addLayout(captions)
         self._size: tuple[int, int] | None = None  # (H, W) of the LR map
         self._fitted = False
-        self.kept = KeptFit(self.sparse.vb, self.dense.vb)  # the whole map, until the user zooms or pans
+        self.kept = KeptFit(self, self.sparse.vb, self.dense.vb)  # the whole map, until the user zooms or pans
 
     def _view(self, title: str, col: int, captions: QHBoxLayout) -> HeatView:
         label = self.glw.addLabel(title, row=0, col=col)

@@ -49,37 +49,3 @@ def test_freed_memory_is_kept_for_reuse_until_released():
     assert _resident_bytes() - before > size * 3 // 4
     assert release_free_memory()
     assert _resident_bytes() - before < size // 4
-
-
-@pytest.mark.skipif(not _glibc(), reason="glibc only")
-def test_a_worker_thread_reuses_freed_large_blocks_once_arenas_are_shared():
-    """A thread started after share_one_arena() allocates from the main arena: a large block it
-    frees is reused, its pages still there (no page faults), where a thread arena would mmap it
-    afresh every time (25,600 faults for 100 MiB)."""
-    import ctypes
-    import ctypes.util
-    import resource
-    import threading
-
-    from core.base.allocator import share_one_arena
-
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
-    libc.free.argtypes = [ctypes.c_void_p]
-    assert share_one_arena() and keep_freed_memory()
-    size, result = 100 << 20, {}  # more than a thread arena's 64 MiB heaps
-
-    def work() -> None:
-        block = libc.malloc(size)
-        ctypes.memset(block, 1, size)
-        libc.free(block)
-        before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
-        block = libc.malloc(size)
-        ctypes.memset(block, 1, size)  # touches every page
-        result["faults"] = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
-        libc.free(block)
-
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join()
-    assert result["faults"] < 1000
